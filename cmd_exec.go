@@ -1,0 +1,363 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/urfave/cli/v2"
+
+	"github.com/watchdog-run/watchdog/launch"
+	"github.com/watchdog-run/watchdog/registry"
+	"github.com/watchdog-run/watchdog/supervise"
+)
+
+var execCommand = &cli.Command{
+	Name:      "exec",
+	Usage:     "run a command with a deadline, supervised and recorded",
+	ArgsUsage: "[--] COMMAND [ARG]...",
+	Description: `Runs COMMAND in a new session with TASK_ID and WATCHDOG_RUN_ID in its
+environment, records it in the registry, and enforces the deadline on the
+whole process tree: --signal (default TERM), then KILL after --kill-after.
+Signals the watchdog receives (INT TERM HUP QUIT USR1 USR2 WINCH) are
+forwarded. When the command ends, processes it left behind are ended too
+(TERM, grace, KILL) unless --keep-descendants.
+
+DURATION is a number of seconds with an optional suffix s, m, h or d
+(10, 1.5, .5m, 2h, 1d), or Go syntax (1h30m, 500ms). 0 means no deadline.
+
+Exit status: the command's own; 124 if it timed out; 137 if it had to be
+killed after the grace; with --preserve-status the command's own even on
+timeout; 125 if the watchdog failed; 126 if COMMAND cannot be executed; 127
+if it is not found. A command killed by a signal is reported as that signal.
+
+The command has no controlling terminal: a program that prompts on /dev/tty
+fails at once instead of hanging. Use --foreground for interactive programs
+(then only the command itself is signalled at the deadline).`,
+	Flags: []cli.Flag{
+		&cli.StringFlag{Name: "id", Usage: "task `ID` (1-64 of A-Z a-z 0-9 . _ -); generated if not given"},
+		&cli.StringFlag{Name: "timeout", Aliases: []string{"t"}, Usage: "deadline `DURATION`; 0 for none", Value: "0"},
+		&cli.StringFlag{Name: "kill-after", Aliases: []string{"k"}, Usage: "grace `DURATION` between the signal and KILL; 0 never sends KILL", Value: "10s"},
+		&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Usage: "`SIGNAL` sent at the deadline (name or number)", Value: "TERM"},
+		&cli.BoolFlag{Name: "preserve-status", Usage: "exit with the command's status even when it timed out"},
+		&cli.BoolFlag{Name: "foreground", Usage: "keep the command in the foreground (interactive use); only it is signalled"},
+		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "say on stderr when a signal is sent"},
+		&cli.StringSliceFlag{Name: "label", Aliases: []string{"l"}, Usage: "record a `KEY=VALUE` label (repeatable)"},
+		&cli.BoolFlag{Name: "keep-descendants", Usage: "leave processes the command left behind running"},
+		registryFlag,
+	},
+	OnUsageError: usageError,
+	Action:       execAction,
+}
+
+// execOptions is everything exec validated before starting anything.
+type execOptions struct {
+	id              string
+	argv            []string
+	timeout         time.Duration
+	killAfter       time.Duration
+	signal          syscall.Signal
+	labels          map[string]string
+	preserve        bool
+	foreground      bool
+	verbose         bool
+	keepDescendants bool
+}
+
+func parseExecOptions(c *cli.Context) (*execOptions, error) {
+	o := &execOptions{
+		id:              c.String("id"),
+		argv:            c.Args().Slice(),
+		preserve:        c.Bool("preserve-status"),
+		foreground:      c.Bool("foreground"),
+		verbose:         c.Bool("verbose"),
+		keepDescendants: c.Bool("keep-descendants"),
+	}
+	if len(o.argv) == 0 {
+		return nil, failf("watchdog exec --timeout 10m -- make test", "missing command to run")
+	}
+	if c.IsSet("id") {
+		if err := registry.ValidateID(o.id); err != nil {
+			return nil, fail(err, "")
+		}
+	}
+	var err error
+	if o.timeout, err = supervise.ParseDuration(c.String("timeout")); err != nil {
+		return nil, fail(fmt.Errorf("--timeout: %w", err), "")
+	}
+	if o.killAfter, err = supervise.ParseDuration(c.String("kill-after")); err != nil {
+		return nil, fail(fmt.Errorf("--kill-after: %w", err), "")
+	}
+	if o.signal, err = supervise.ParseSignal(c.String("signal")); err != nil {
+		return nil, fail(fmt.Errorf("--signal: %w", err), "use a name such as TERM, INT, KILL or a number")
+	}
+	if o.labels, err = parseLabels(c.StringSlice("label")); err != nil {
+		return nil, fail(err, "")
+	}
+	return o, nil
+}
+
+// parseLabels reads KEY=VALUE pairs. Keys follow the id rules, values must
+// be printable: labels land in the registry and in container labels.
+func parseLabels(kvs []string) (map[string]string, error) {
+	if len(kvs) == 0 {
+		return nil, nil
+	}
+	m := make(map[string]string, len(kvs))
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("invalid label %q: want KEY=VALUE", kv)
+		}
+		for _, r := range k {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-/", r)) {
+				return nil, fmt.Errorf("invalid label key %q: use letters, digits, '.', '_', '-' and '/'", k)
+			}
+		}
+		if len(k) > 128 || len(v) > 1024 {
+			return nil, fmt.Errorf("invalid label %q: too long", k)
+		}
+		for _, r := range v {
+			if r < 0x20 || r == 0x7f {
+				return nil, fmt.Errorf("invalid label %q: its value has control characters", k)
+			}
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+func execAction(c *cli.Context) error {
+	o, err := parseExecOptions(c)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(c)
+	if err != nil {
+		return err
+	}
+	runID := uuid.NewString()
+	if o.id == "" {
+		o.id = "task-" + runID[:8]
+	}
+	return superviseTask(c, store, o, runID)
+}
+
+// superviseTask is the life of one native task: check the id, start the
+// command and record it in one registry update, supervise it, record the end.
+func superviseTask(c *cli.Context, store *registry.Store, o *execOptions, runID string) error {
+	path, resolveErr := launch.Resolve(o.argv[0])
+	tag := launch.RunTag(runID)
+	sup := supervise.New(supervise.Config{
+		Spec: launch.Spec{
+			Path: path,
+			Argv: o.argv,
+			Env:  launch.Env(os.Environ(), o.id, runID),
+		},
+		Timeout:         o.timeout,
+		KillAfter:       o.killAfter,
+		Signal:          o.signal,
+		Foreground:      o.foreground,
+		KeepDescendants: o.keepDescendants,
+		PreserveStatus:  o.preserve,
+		Verbose:         verboseWriter(c, o.verbose),
+		Tag:             tag,
+		Fault:           faultHook,
+	})
+	started := false
+	var startErr error
+	now := time.Now()
+	err := store.Update(func(r *registry.Registry) error {
+		if err := refuseRunning(r, o.id); err != nil {
+			return err
+		}
+		task := newTask(o, runID, now)
+		if resolveErr != nil {
+			startErr = resolveErr
+		} else {
+			st, err := sup.Start()
+			if err != nil {
+				startErr = err
+			} else {
+				started = true
+				recordStart(task, o.id, st, tag)
+			}
+		}
+		if startErr != nil {
+			recordStartFailure(task, startErr)
+		}
+		r.Put(o.id, task)
+		return nil
+	})
+	if err != nil {
+		if started {
+			sup.Abort()
+		}
+		var ee *exitError
+		if errors.As(err, &ee) {
+			return err
+		}
+		return fail(err, "")
+	}
+	if startErr != nil {
+		var le *launch.Error
+		if errors.As(startErr, &le) {
+			return &exitError{code: le.Code, msg: le.Error()}
+		}
+		return fail(startErr, "")
+	}
+	res := sup.Wait()
+	if err := recordEnd(store, o.id, runID, res); err != nil {
+		fmt.Fprintf(c.App.ErrWriter, "watchdog: warning: the run ended but could not be recorded: %v\n", err)
+	}
+	for _, p := range res.Stuck {
+		fmt.Fprintf(c.App.ErrWriter, "watchdog: warning: pid %d survived KILL (state %c); it is in uninterruptible sleep\n", p.PID, p.State)
+	}
+	return &exitError{code: res.ExitCode, sig: res.Reraise}
+}
+
+func verboseWriter(c *cli.Context, on bool) *os.File {
+	if !on {
+		return nil
+	}
+	return os.Stderr
+}
+
+// refuseRunning fails when id names a task that is still running: its
+// supervisor or its command is alive.
+func refuseRunning(r *registry.Registry, id string) error {
+	t, err := r.Get(id)
+	if err != nil || t == nil || t.Status != registry.StatusRunning {
+		return nil // an undecodable entry is replaced; its bytes were never a task we could run
+	}
+	if !supervise.SupervisorAlive(t) && !supervise.CommandAlive(t) {
+		return nil // a stale record: nothing of it runs any more
+	}
+	return &exitError{code: supervise.ExitInternal,
+		msg:  fmt.Sprintf("task %q is already running (supervisor pid %d)", id, supervisorPID(t)),
+		hint: fmt.Sprintf("choose another --id, or stop it first: watchdog kill %s", id)}
+}
+
+func newTask(o *execOptions, runID string, now time.Time) *registry.Task {
+	host, _ := os.Hostname()
+	cwd, _ := os.Getwd()
+	self := os.Getpid()
+	ticks, _ := supervise.StartTicks(self)
+	t := &registry.Task{
+		Mode:              registry.ModeNative,
+		Command:           displayCommand(o.argv),
+		Status:            registry.StatusRunning,
+		StartedAt:         registry.FormatTime(now),
+		ConstitutionRules: []string{},
+		RunID:             runID,
+		Argv:              o.argv,
+		Cwd:               cwd,
+		Labels:            o.labels,
+		Supervisor: &registry.Proc{PID: self, StartTicks: ticks, Host: host, BootID: supervise.BootID(),
+			StartTime: registry.FormatTime(supervise.StartWallTime(ticks))},
+	}
+	if o.timeout > 0 && o.timeout < supervise.MaxDuration {
+		t.TimeoutSeconds = o.timeout.Seconds()
+	}
+	return t
+}
+
+func recordStart(t *registry.Task, id string, st supervise.Started, tag string) {
+	t.Native = &registry.Native{
+		PID:        st.PID,
+		PGID:       st.PGID,
+		StartTime:  supervise.FormatLstart(st.StartTicks),
+		EnvTag:     launch.EnvTaskID + "=" + id,
+		StartTicks: st.StartTicks,
+		BootID:     supervise.BootID(),
+		RunTag:     tag,
+	}
+	if !st.Deadline.IsZero() {
+		t.Deadline = registry.FormatTime(st.Deadline)
+	}
+}
+
+
+func recordStartFailure(t *registry.Task, err error) {
+	code := supervise.ExitInternal
+	var le *launch.Error
+	if errors.As(err, &le) {
+		code = le.Code
+	}
+	t.Status = registry.StatusFailed
+	t.Reason = registry.ReasonStartErr
+	t.ExitCode = &code
+	t.Error = err.Error()
+	t.CompletedAt = t.StartedAt
+}
+
+// recordEnd writes how the run ended, unless someone else already decided
+// (watchdog kill records cancelled and keeps it).
+func recordEnd(store *registry.Store, id, runID string, res supervise.Result) error {
+	return store.Update(func(r *registry.Registry) error {
+		t, err := r.Get(id)
+		if err != nil || t == nil || t.RunID != runID {
+			return nil // replaced meanwhile: not ours to write
+		}
+		applyEnd(t, res)
+		r.Put(id, t)
+		return nil
+	})
+}
+
+func applyEnd(t *registry.Task, res supervise.Result) {
+	code := res.ExitCode
+	t.ExitCode = &code
+	if res.Signal != 0 {
+		t.Signal = supervise.SignalName(res.Signal)
+	}
+	if t.CompletedAt == "" {
+		t.CompletedAt = registry.FormatTime(time.Now())
+	}
+	if t.Status == registry.StatusCancelled {
+		return
+	}
+	switch {
+	case res.TimedOut:
+		t.Status, t.Reason = registry.StatusFailed, registry.ReasonTimeout
+	case res.Signal != 0:
+		t.Status, t.Reason = registry.StatusFailed, registry.ReasonSignaled
+	case res.Code == 0:
+		t.Status, t.Reason = registry.StatusCompleted, registry.ReasonExited
+	default:
+		t.Status, t.Reason = registry.StatusFailed, registry.ReasonExited
+	}
+}
+
+// displayCommand joins argv for display, quoting what a shell would need.
+func displayCommand(argv []string) string {
+	var b strings.Builder
+	for i, a := range argv {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if a != "" && !strings.ContainsAny(a, " \t\n'\"\\$`|&;<>()*?[]{}~!#") {
+			b.WriteString(a)
+			continue
+		}
+		b.WriteByte('\'')
+		b.WriteString(strings.ReplaceAll(a, "'", `'\''`))
+		b.WriteByte('\'')
+	}
+	return b.String()
+}
+
+func supervisorPID(t *registry.Task) int {
+	if t.Supervisor != nil {
+		return t.Supervisor.PID
+	}
+	return 0
+}
+
+// faultHook is nil in the watchdog; tests set it to stop the supervisor at
+// chosen points of its life.
+var faultHook func(point string)

@@ -1,0 +1,174 @@
+package launch
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// Environment variables every process of a task inherits.
+const (
+	EnvTaskID = "TASK_ID"         // the earlier tool's tag: the task id
+	EnvRunID  = "WATCHDOG_RUN_ID" // unique per run: what identifies the tree
+)
+
+// Exit statuses for a command that cannot be run, as a shell reports them.
+const (
+	ExitNotExecutable = 126
+	ExitNotFound      = 127
+)
+
+// Error is a command that could not be started. Code is 127 when it was not
+// found and 126 when it was found but could not be executed.
+type Error struct {
+	Name string
+	Err  error
+	Code int
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("failed to run command %s: %s", quote(e.Name), strerror(e.Err))
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Resolve finds a command as execvp(3) does: a name with a slash is used as
+// it is; otherwise each PATH entry is tried (an empty PATH means
+// /bin:/usr/bin), skipping entries where the file exists but cannot be
+// executed. The result is 127 if nothing was found and 126 if only
+// non-executable files were.
+func Resolve(name string) (string, error) {
+	if name == "" {
+		return "", &Error{Name: name, Err: syscall.ENOENT, Code: ExitNotFound}
+	}
+	if strings.Contains(name, "/") {
+		if err := executable(name); err != nil {
+			return "", err.(*Error)
+		}
+		return name, nil
+	}
+	path, ok := os.LookupEnv("PATH")
+	if !ok {
+		path = "/bin:/usr/bin"
+	}
+	var denied error
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		cand := dir + "/" + name
+		err := executable(cand)
+		if err == nil {
+			return cand, nil
+		}
+		if e := err.(*Error); e.Code == ExitNotExecutable && denied == nil {
+			denied = &Error{Name: name, Err: e.Err, Code: e.Code}
+		}
+	}
+	if denied != nil {
+		return "", denied
+	}
+	return "", &Error{Name: name, Err: syscall.ENOENT, Code: ExitNotFound}
+}
+
+func executable(path string) error {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		if err == syscall.ENOENT || err == syscall.ENOTDIR {
+			return &Error{Name: path, Err: err, Code: ExitNotFound}
+		}
+		return &Error{Name: path, Err: err, Code: ExitNotExecutable}
+	}
+	if st.Mode&syscall.S_IFMT == syscall.S_IFDIR {
+		return &Error{Name: path, Err: syscall.EACCES, Code: ExitNotExecutable}
+	}
+	if err := syscall.Access(path, 1 /* X_OK */); err != nil {
+		return &Error{Name: path, Err: err, Code: ExitNotExecutable}
+	}
+	return nil
+}
+
+// Env returns base with the task's tags set, replacing any inherited ones.
+func Env(base []string, taskID, runID string) []string {
+	env := make([]string, 0, len(base)+2)
+	for _, kv := range base {
+		if strings.HasPrefix(kv, EnvTaskID+"=") || strings.HasPrefix(kv, EnvRunID+"=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, EnvTaskID+"="+taskID, EnvRunID+"="+runID)
+}
+
+// RunTag is the environment entry that identifies a run's processes.
+func RunTag(runID string) string { return EnvRunID + "=" + runID }
+
+// Spec is a process to start.
+type Spec struct {
+	Path string   // resolved program path
+	Argv []string // argv[0] included
+	Env  []string
+	// NewSession puts the process in a session (and process group) of its
+	// own, without a controlling terminal. Otherwise it stays in the
+	// caller's process group, as `timeout --foreground` does.
+	NewSession bool
+	// NewGroup puts the process in a new process group in the caller's
+	// session (ignored with NewSession).
+	NewGroup bool
+}
+
+// Process is a started process. PidFD is -1 where the kernel has no pidfds.
+type Process struct {
+	PID   int
+	PidFD int
+}
+
+// Start starts the process with the caller's stdin, stdout and stderr. A
+// file without a #! line that the kernel refuses (ENOEXEC) is run with
+// /bin/sh, as execvp(3) does.
+func Start(s Spec) (*Process, error) {
+	pidfd := -1
+	attr := &syscall.ProcAttr{
+		Env:   s.Env,
+		Files: []uintptr{0, 1, 2},
+		Sys:   sysProcAttr(s, &pidfd),
+	}
+	pid, err := syscall.ForkExec(s.Path, s.Argv, attr)
+	if err == syscall.ENOEXEC {
+		argv := append([]string{"/bin/sh", s.Path}, s.Argv[1:]...)
+		pid, err = syscall.ForkExec("/bin/sh", argv, attr)
+	}
+	if err != nil {
+		code := ExitNotExecutable
+		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ENOTDIR) {
+			code = ExitNotFound
+		}
+		return nil, &Error{Name: s.Argv[0], Err: err, Code: code}
+	}
+	return &Process{PID: pid, PidFD: pidfd}, nil
+}
+
+// quote renders a name as coreutils does in the C locale: 'name'.
+func quote(s string) string {
+	if strings.ContainsAny(s, "'\n\t\x00") {
+		return fmt.Sprintf("%q", s)
+	}
+	return "'" + s + "'"
+}
+
+// strerror renders an errno as C's strerror does ("No such file or
+// directory"), so messages match the shell's and coreutils'.
+func strerror(err error) string {
+	s := err.Error()
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		s = errno.Error()
+	}
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

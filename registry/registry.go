@@ -1,0 +1,177 @@
+package registry
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+)
+
+// Registry is the decoded content of a registry file. Entries are decoded
+// lazily: a task is parsed only when asked for, and an entry that nobody
+// changed is written back with the exact bytes it was read with.
+type Registry struct {
+	entries map[string]*entry
+	extra   map[string]json.RawMessage // top-level members other than "tasks"
+	changed bool
+}
+
+type entry struct {
+	raw   json.RawMessage
+	task  *Task
+	err   error
+	dirty bool
+}
+
+// ErrCorrupt is wrapped by errors for content that is not a registry.
+var ErrCorrupt = errors.New("not a valid registry")
+
+func newRegistry() *Registry {
+	return &Registry{entries: make(map[string]*entry)}
+}
+
+// Parse decodes registry content. Empty content is an empty registry.
+// Individual task entries are not decoded here; one that fails to decode
+// later is reported by Get and kept as it was.
+func Parse(data []byte) (*Registry, error) {
+	r := newRegistry()
+	if len(bytes.TrimSpace(data)) == 0 {
+		return r, nil
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if top == nil {
+		return nil, fmt.Errorf("%w: top level is null", ErrCorrupt)
+	}
+	tasks, ok := top["tasks"]
+	delete(top, "tasks")
+	if len(top) > 0 {
+		r.extra = top
+	}
+	if !ok || bytes.Equal(bytes.TrimSpace(tasks), []byte("null")) {
+		return r, nil
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(tasks, &raw); err != nil {
+		return nil, fmt.Errorf("%w: \"tasks\" is not an object: %v", ErrCorrupt, err)
+	}
+	for id, b := range raw {
+		r.entries[id] = &entry{raw: b}
+	}
+	return r, nil
+}
+
+// Len is the number of entries, including ones that do not decode.
+func (r *Registry) Len() int { return len(r.entries) }
+
+// IDs returns every entry's id, sorted.
+func (r *Registry) IDs() []string {
+	ids := make([]string, 0, len(r.entries))
+	for id := range r.entries {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// Has reports whether an entry with this id exists.
+func (r *Registry) Has(id string) bool { _, ok := r.entries[id]; return ok }
+
+// Get returns the task with this id. It returns (nil, nil) when there is
+// none, and an error when the entry exists but does not decode as a task.
+// The task is shared with the registry: call Put after changing it.
+func (r *Registry) Get(id string) (*Task, error) {
+	e, ok := r.entries[id]
+	if !ok {
+		return nil, nil
+	}
+	if e.task == nil && e.err == nil {
+		t := new(Task)
+		if err := json.Unmarshal(e.raw, t); err != nil {
+			e.err = fmt.Errorf("task %q: %w", id, err)
+		} else {
+			e.task = t
+		}
+	}
+	return e.task, e.err
+}
+
+// Put stores t under id, replacing any entry there.
+func (r *Registry) Put(id string, t *Task) {
+	r.entries[id] = &entry{task: t, dirty: true}
+	r.changed = true
+}
+
+// Delete removes the entry with this id.
+func (r *Registry) Delete(id string) {
+	if _, ok := r.entries[id]; ok {
+		delete(r.entries, id)
+		r.changed = true
+	}
+}
+
+// Raw returns the bytes an entry was read with (nil for a new entry).
+func (r *Registry) Raw(id string) json.RawMessage {
+	if e, ok := r.entries[id]; ok {
+		return e.raw
+	}
+	return nil
+}
+
+// Changed reports whether Put or Delete was called.
+func (r *Registry) Changed() bool { return r.changed }
+
+// Encode renders the registry: one task per line, keys sorted, so the file
+// stays readable with a pager and diffs well. Entries that were not changed
+// keep their original bytes.
+func (r *Registry) Encode() ([]byte, error) {
+	ids := r.IDs()
+	var buf bytes.Buffer
+	buf.Grow(64 + 512*len(ids))
+	buf.WriteString(`{"tasks":{`)
+	for i, id := range ids {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteByte('\n')
+		k, err := json.Marshal(id)
+		if err != nil {
+			return nil, err
+		}
+		buf.Write(k)
+		buf.WriteByte(':')
+		e := r.entries[id]
+		if e.dirty {
+			b, err := json.Marshal(e.task)
+			if err != nil {
+				return nil, fmt.Errorf("encode task %q: %w", id, err)
+			}
+			buf.Write(b)
+		} else {
+			buf.Write(e.raw)
+		}
+	}
+	if len(ids) > 0 {
+		buf.WriteByte('\n')
+	}
+	buf.WriteByte('}')
+	if len(r.extra) > 0 {
+		keys := make([]string, 0, len(r.extra))
+		for k := range r.extra {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			name, _ := json.Marshal(k)
+			buf.WriteByte(',')
+			buf.Write(name)
+			buf.WriteByte(':')
+			buf.Write(r.extra[k])
+		}
+	}
+	buf.WriteString("}\n")
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,313 @@
+package registry
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// DefaultPath is the registry path used when nothing else is given,
+// relative to the working directory (the earlier tool's location).
+const DefaultPath = ".claude/process_registry.json"
+
+// MaxSize bounds how much of a registry file is read. A larger file is
+// refused rather than loaded: no registry this tool writes comes near it.
+const MaxSize = 64 << 20
+
+// Store is a registry file on disk with its lock.
+type Store struct {
+	// Path is the registry file.
+	Path string
+	// LockPath is the sidecar flock file.
+	LockPath string
+	// Warn receives warnings (a quarantined corrupt file). Nil discards them.
+	Warn func(msg string)
+	// Prune, if set, runs on every Update after the caller's change and may
+	// remove entries (the cap on finished tasks).
+	Prune func(*Registry)
+}
+
+// PermError is returned when the registry's location is unsafe to use.
+type PermError struct {
+	Path   string
+	Reason string
+	Hint   string
+}
+
+func (e *PermError) Error() string { return fmt.Sprintf("registry %s: %s", e.Path, e.Reason) }
+
+// Open checks that path is safe to use as a registry and creates its
+// directory (0700) if needed. It does not read the file.
+func Open(path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("registry path is empty")
+	}
+	path = filepath.Clean(path)
+	dir := filepath.Dir(path)
+	if err := checkDir(dir); err != nil {
+		return nil, err
+	}
+	base := filepath.Base(path)
+	lock := strings.TrimSuffix(base, ".json") + ".lock"
+	if lock == base {
+		lock = base + ".lock"
+	}
+	s := &Store{Path: path, LockPath: filepath.Join(dir, lock)}
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return nil, err
+	default:
+		if err := checkFile(path, fi); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func checkDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("create registry directory: %w", err)
+		}
+		fi, err = os.Stat(dir)
+	}
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return &PermError{Path: dir, Reason: "not a directory"}
+	}
+	if fi.Mode().Perm()&0o022 != 0 && fi.Mode()&fs.ModeSticky == 0 {
+		return &PermError{Path: dir,
+			Reason: fmt.Sprintf("directory is group- or world-writable (%04o) without the sticky bit; anyone could replace the registry", fi.Mode().Perm()),
+			Hint:   fmt.Sprintf("chmod go-w %s, or choose another place with --registry", dir)}
+	}
+	return nil
+}
+
+func checkFile(path string, fi fs.FileInfo) error {
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		return &PermError{Path: path, Reason: "is a symlink; refusing to follow it",
+			Hint: "point --registry at the real file"}
+	}
+	if !fi.Mode().IsRegular() {
+		return &PermError{Path: path, Reason: "not a regular file"}
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
+		return &PermError{Path: path,
+			Reason: fmt.Sprintf("owned by uid %d, not by you (uid %d)", st.Uid, os.Geteuid()),
+			Hint:   "use your own registry with --registry or WATCHDOG_REGISTRY"}
+	}
+	return nil
+}
+
+// Load reads the registry without locking: renames make every state a
+// reader can see a complete one. A file that does not parse is quarantined
+// (under the lock) and an empty registry returned.
+func (s *Store) Load() (*Registry, error) {
+	data, err := s.read()
+	if err != nil {
+		return nil, err
+	}
+	r, err := Parse(data)
+	if err == nil {
+		return r, nil
+	}
+	var out *Registry
+	err = s.Update(func(reg *Registry) error { out = reg; return nil })
+	return out, err
+}
+
+// Update runs one read-modify-write: lock, read, fn, write, unlock. If fn
+// returns an error nothing is written and the error is returned. If fn
+// changes nothing, nothing is written.
+func (s *Store) Update(fn func(*Registry) error) error {
+	unlock, err := s.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	data, err := s.read()
+	if err != nil {
+		return err
+	}
+	r, perr := Parse(data)
+	if perr != nil {
+		if err := s.quarantine(perr); err != nil {
+			return err
+		}
+		r = newRegistry()
+	}
+	if err := fn(r); err != nil {
+		return err
+	}
+	if s.Prune != nil && r.changed {
+		s.Prune(r)
+	}
+	if !r.changed {
+		return nil
+	}
+	out, err := r.Encode()
+	if err != nil {
+		return err
+	}
+	return s.write(out)
+}
+
+func (s *Store) lock() (func(), error) {
+	fd, err := openNoFollow(s.LockPath, syscall.O_RDWR|syscall.O_CREAT, 0o600)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, &PermError{Path: s.LockPath, Reason: "lock file is a symlink; refusing to follow it",
+				Hint: "remove the symlink"}
+		}
+		return nil, fmt.Errorf("open registry lock: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), s.LockPath)
+	fi, err := f.Stat()
+	if err == nil {
+		err = checkFile(s.LockPath, fi)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	for {
+		err = syscall.Flock(fd, syscall.LOCK_EX)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock registry: %w", err)
+	}
+	return func() { f.Close() }, nil // closing releases the flock
+}
+
+// read returns the registry's bytes; nothing when it does not exist.
+func (s *Store) read() ([]byte, error) {
+	fd, err := openNoFollow(s.Path, syscall.O_RDONLY, 0)
+	if errors.Is(err, syscall.ENOENT) {
+		return nil, nil
+	}
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, &PermError{Path: s.Path, Reason: "is a symlink; refusing to follow it",
+			Hint: "point --registry at the real file"}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open registry: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), s.Path)
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFile(s.Path, fi); err != nil {
+		return nil, err
+	}
+	if fi.Size() > MaxSize {
+		return nil, &PermError{Path: s.Path,
+			Reason: fmt.Sprintf("is %d bytes, more than the %d this tool reads", fi.Size(), MaxSize),
+			Hint:   "move it aside; watchdog cleanup keeps registries small"}
+	}
+	data := make([]byte, 0, fi.Size()+512)
+	for {
+		n, err := f.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read registry: %w", err)
+		}
+		if len(data) > MaxSize {
+			return nil, &PermError{Path: s.Path, Reason: "grew past the size this tool reads"}
+		}
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+	}
+	return data, nil
+}
+
+// quarantine moves a registry that does not parse aside, byte for byte.
+func (s *Store) quarantine(cause error) error {
+	aside := s.Path + ".corrupt-" + time.Now().UTC().Format("20060102T150405.000000000Z")
+	if err := os.Rename(s.Path, aside); err != nil {
+		return fmt.Errorf("registry %s does not parse (%v) and could not be moved aside: %w", s.Path, cause, err)
+	}
+	if s.Warn != nil {
+		s.Warn(fmt.Sprintf("registry %s does not parse (%v); moved it to %s and started an empty one", s.Path, cause, aside))
+	}
+	return nil
+}
+
+// write replaces the registry atomically: temp file, fsync, rename.
+func (s *Store) write(data []byte) error {
+	var rnd [6]byte
+	_, _ = rand.Read(rnd[:])
+	tmp := filepath.Join(filepath.Dir(s.Path), "."+filepath.Base(s.Path)+".tmp-"+hex.EncodeToString(rnd[:]))
+	fd, err := openNoFollow(tmp, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("write registry: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), tmp)
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err := faultWrite(data); err != nil {
+		return fmt.Errorf("write registry %s: %w", s.Path, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("write registry %s: %w", s.Path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("write registry %s: %w", s.Path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write registry %s: %w", s.Path, err)
+	}
+	if err := os.Rename(tmp, s.Path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write registry %s: %w", s.Path, err)
+	}
+	ok = true
+	return nil
+}
+
+// FaultWrite, when set (tests only), is called before the registry's bytes
+// are written; an error it returns is treated as a failed write.
+var FaultWrite func(data []byte) error
+
+func faultWrite(data []byte) error {
+	if FaultWrite == nil {
+		return nil
+	}
+	return FaultWrite(data)
+}
+
+func openNoFollow(path string, flags int, perm uint32) (int, error) {
+	for {
+		fd, err := syscall.Open(path, flags|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, perm)
+		if err != syscall.EINTR {
+			return fd, err
+		}
+	}
+}

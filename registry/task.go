@@ -1,0 +1,238 @@
+package registry
+
+import (
+	"bytes"
+	"encoding/json"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Task statuses. The first four are the earlier tool's; nothing else is
+// written.
+const (
+	StatusRunning   = "running"
+	StatusCompleted = "completed"
+	StatusFailed    = "failed"
+	StatusCancelled = "cancelled"
+)
+
+// Reasons recorded beside a final status.
+const (
+	ReasonExited   = "exited"   // the command exited on its own
+	ReasonSignaled = "signaled" // the command was killed by a signal outside a timeout
+	ReasonTimeout  = "timeout"  // the deadline passed
+	ReasonKilled   = "killed"   // ended by `watchdog kill`
+	ReasonOrphaned = "orphaned" // its supervisor died; sweep ended it
+	ReasonLost     = "lost"     // its processes vanished without a supervisor to record why
+	ReasonStartErr = "start-failed"
+)
+
+// Modes.
+const (
+	ModeNative = "native"
+	ModeDocker = "docker"
+)
+
+// Task is one registry entry. Fields up to ConstitutionRules are the
+// earlier Rust tool's; the rest are ours. Fields present in the file but
+// unknown here are kept in extra and written back unchanged.
+type Task struct {
+	Mode              string   `json:"mode"`
+	Command           string   `json:"command"`
+	Status            string   `json:"status"`
+	StartedAt         string   `json:"started_at"`
+	CompletedAt       string   `json:"completed_at,omitempty"`
+	Native            *Native  `json:"native,omitempty"`
+	Docker            *Docker  `json:"docker,omitempty"`
+	ConstitutionRules []string `json:"constitution_rules"`
+
+	ExitCode       *int              `json:"exit_code,omitempty"`
+	Reason         string            `json:"reason,omitempty"`
+	Signal         string            `json:"signal,omitempty"`   // name of the signal that ended the command
+	Deadline       string            `json:"deadline,omitempty"` // RFC 3339, empty when there is none
+	TimeoutSeconds float64           `json:"timeout_seconds,omitempty"`
+	RunID          string            `json:"run_id,omitempty"`
+	Argv           []string          `json:"argv,omitempty"`
+	Cwd            string            `json:"cwd,omitempty"`
+	Labels         map[string]string `json:"labels,omitempty"`
+	Supervisor     *Proc             `json:"supervisor,omitempty"`
+	Error          string            `json:"error,omitempty"`
+
+	extra map[string]json.RawMessage
+}
+
+// Native identifies the process tree of a native task.
+type Native struct {
+	PID  int `json:"pid"`
+	PGID int `json:"pgid"`
+	// StartTime is the start in `ps -o lstart` form, kept for the earlier
+	// tool's readers. It has one-second precision; StartTicks is the precise one.
+	StartTime  string `json:"start_time"`
+	EnvTag     string `json:"env_tag"`
+	StartTicks uint64 `json:"start_ticks,omitempty"` // clock ticks after boot (/proc/PID/stat field 22)
+	BootID     string `json:"boot_id,omitempty"`
+	RunTag     string `json:"run_tag,omitempty"` // NAME=VALUE present in every process of the tree
+
+	extra map[string]json.RawMessage
+}
+
+// Docker identifies the container of a docker task.
+type Docker struct {
+	ContainerID    string            `json:"container_id"`
+	ContainerName  string            `json:"container_name"`
+	ResourceLimits map[string]string `json:"resource_limits"`
+	Image          string            `json:"image,omitempty"`
+
+	extra map[string]json.RawMessage
+}
+
+// Proc identifies one process: a pid alone is never enough.
+type Proc struct {
+	PID        int    `json:"pid"`
+	StartTicks uint64 `json:"start_ticks,omitempty"`
+	StartTime  string `json:"start_time,omitempty"` // RFC 3339, informative
+	BootID     string `json:"boot_id,omitempty"`
+	Host       string `json:"host,omitempty"`
+}
+
+// Started parses StartedAt; the zero time if it is missing or malformed.
+func (t *Task) Started() time.Time { return parseTime(t.StartedAt) }
+
+// Completed parses CompletedAt; the zero time if it is missing or malformed.
+func (t *Task) Completed() time.Time { return parseTime(t.CompletedAt) }
+
+// DeadlineTime parses Deadline; the zero time if there is none.
+func (t *Task) DeadlineTime() time.Time { return parseTime(t.Deadline) }
+
+// Finished reports whether the task has a final status.
+func (t *Task) Finished() bool { return t.Status != StatusRunning }
+
+// FormatTime is the registry's time format: RFC 3339 in UTC.
+func FormatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func parseTime(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// The known member names are computed on first use, not at package init:
+// the exec path only decodes the few entries it touches.
+var (
+	taskKeys   = sync.OnceValue(func() map[string]bool { return jsonKeys(Task{}) })
+	nativeKeys = sync.OnceValue(func() map[string]bool { return jsonKeys(Native{}) })
+	dockerKeys = sync.OnceValue(func() map[string]bool { return jsonKeys(Docker{}) })
+)
+
+type taskAlias Task
+type nativeAlias Native
+type dockerAlias Docker
+
+// UnmarshalJSON decodes a task and remembers the fields it does not know.
+func (t *Task) UnmarshalJSON(b []byte) error {
+	if err := json.Unmarshal(b, (*taskAlias)(t)); err != nil {
+		return err
+	}
+	var err error
+	t.extra, err = unknownFields(b, taskKeys())
+	return err
+}
+
+// MarshalJSON encodes a task with the unknown fields it was read with.
+func (t *Task) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal((*taskAlias)(t))
+	if err != nil {
+		return nil, err
+	}
+	return withFields(b, t.extra), nil
+}
+
+// UnmarshalJSON decodes and remembers unknown fields.
+func (n *Native) UnmarshalJSON(b []byte) error {
+	if err := json.Unmarshal(b, (*nativeAlias)(n)); err != nil {
+		return err
+	}
+	var err error
+	n.extra, err = unknownFields(b, nativeKeys())
+	return err
+}
+
+// MarshalJSON encodes with the unknown fields it was read with.
+func (n *Native) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal((*nativeAlias)(n))
+	if err != nil {
+		return nil, err
+	}
+	return withFields(b, n.extra), nil
+}
+
+// UnmarshalJSON decodes and remembers unknown fields.
+func (d *Docker) UnmarshalJSON(b []byte) error {
+	if err := json.Unmarshal(b, (*dockerAlias)(d)); err != nil {
+		return err
+	}
+	var err error
+	d.extra, err = unknownFields(b, dockerKeys())
+	return err
+}
+
+// MarshalJSON encodes with the unknown fields it was read with.
+func (d *Docker) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal((*dockerAlias)(d))
+	if err != nil {
+		return nil, err
+	}
+	return withFields(b, d.extra), nil
+}
+
+// unknownFields returns the members of object b whose names are not in known.
+func unknownFields(b []byte, known map[string]bool) (map[string]json.RawMessage, error) {
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(b, &all); err != nil {
+		return nil, err
+	}
+	var extra map[string]json.RawMessage
+	for k, v := range all {
+		if known[k] {
+			continue
+		}
+		if extra == nil {
+			extra = make(map[string]json.RawMessage)
+		}
+		extra[k] = v
+	}
+	return extra, nil
+}
+
+// withFields appends extra members to the encoded object b. The names in
+// extra never collide with b's because they are unknown to its type.
+func withFields(b []byte, extra map[string]json.RawMessage) []byte {
+	if len(extra) == 0 {
+		return b
+	}
+	keys := make([]string, 0, len(extra))
+	for k := range extra {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var buf bytes.Buffer
+	buf.Write(b[:len(b)-1])
+	empty := bytes.Equal(bytes.TrimSpace(b), []byte("{}"))
+	for i, k := range keys {
+		if i > 0 || !empty {
+			buf.WriteByte(',')
+		}
+		name, _ := json.Marshal(k)
+		buf.Write(name)
+		buf.WriteByte(':')
+		buf.Write(extra[k])
+	}
+	buf.WriteByte('}')
+	return buf.Bytes()
+}

@@ -1,0 +1,397 @@
+package supervise
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/watchdog-run/watchdog/launch"
+)
+
+// Exit statuses of the coreutils `timeout` convention.
+const (
+	ExitTimedOut = 124 // the deadline passed
+	ExitInternal = 125 // the watchdog itself failed
+	ExitKilled   = 137 // KILL was needed after the deadline (128+9)
+)
+
+// DefaultKillAfter is the grace between the first signal and KILL.
+const DefaultKillAfter = 10 * time.Second
+
+// Forwarded are the signals the supervisor passes on to the task.
+var Forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT,
+	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH}
+
+// terminating are the forwarded signals after which, as in coreutils, the
+// KILL timer starts when a kill-after grace is set.
+func terminating(s syscall.Signal) bool {
+	return s == syscall.SIGINT || s == syscall.SIGTERM || s == syscall.SIGHUP || s == syscall.SIGQUIT
+}
+
+// Config is one supervised run.
+type Config struct {
+	Spec      launch.Spec
+	Timeout   time.Duration // 0: no deadline
+	KillAfter time.Duration // grace before KILL; 0: never KILL the command
+	Signal    syscall.Signal
+	// Foreground keeps the command in the watchdog's process group (for
+	// interactive programs); only the command itself is signalled.
+	Foreground bool
+	// KeepDescendants leaves processes the command left behind running.
+	KeepDescendants bool
+	PreserveStatus  bool
+	// Verbose, if set, receives a line for every signal sent at a deadline.
+	Verbose  io.Writer
+	ProgName string // prefix of verbose lines
+	// Tag is the NAME=VALUE environment entry of this run.
+	Tag string
+	// Fault is a test hook called at named points of the run.
+	Fault func(point string)
+}
+
+// Started identifies the started command.
+type Started struct {
+	PID        int
+	PGID       int
+	StartTicks uint64
+	Deadline   time.Time // zero when there is none
+}
+
+// Result is how a run ended.
+type Result struct {
+	// ExitCode is the status to exit with, in the coreutils convention.
+	ExitCode int
+	// Reraise, when non-zero, is a signal that killed the command outside a
+	// timeout: the watchdog should die of it too, as coreutils does.
+	Reraise syscall.Signal
+	// Exited/Code and Signal describe the command's own end.
+	Exited   bool
+	Code     int
+	Signal   syscall.Signal
+	TimedOut bool
+	// Killed means KILL had to be sent to the command.
+	Killed bool
+	// Received is the last terminating signal the supervisor received and
+	// forwarded (0 if none).
+	Received syscall.Signal
+	// Leftovers is the number of processes ended after the command exited.
+	Leftovers int
+	// Stuck lists processes that survived KILL (uninterruptible sleep).
+	Stuck []ProcStat
+}
+
+// Supervisor runs one command. Call Start, then Wait (or Abort).
+type Supervisor struct {
+	cfg      Config
+	sigs     chan os.Signal
+	proc     *launch.Process
+	started  Started
+	tree     Tree
+	reaped   bool
+	status   syscall.WaitStatus
+	subreap  bool
+	deadline *time.Timer
+}
+
+// New prepares a supervisor. Nothing happens until Start.
+func New(cfg Config) *Supervisor {
+	if cfg.Signal == 0 && cfg.Timeout > 0 {
+		cfg.Signal = syscall.SIGTERM
+	}
+	if cfg.ProgName == "" {
+		cfg.ProgName = "watchdog"
+	}
+	return &Supervisor{cfg: cfg}
+}
+
+// Start subscribes to signals (before the fork, so an early exit or signal
+// is never missed), makes the supervisor a child subreaper where it can,
+// and starts the command. The deadline runs from here.
+func (s *Supervisor) Start() (Started, error) {
+	s.sigs = make(chan os.Signal, 64)
+	signal.Notify(s.sigs, append(Forwarded, syscall.SIGCHLD)...)
+	if !s.cfg.Foreground && treeSupported {
+		// Failure is not fatal: the process group is still contained.
+		s.subreap = setSubreaper() == nil
+	}
+	s.fault("before-start")
+	spec := s.cfg.Spec
+	spec.NewSession = !s.cfg.Foreground
+	p, err := launch.Start(spec)
+	if err != nil {
+		signal.Stop(s.sigs)
+		return Started{}, err
+	}
+	s.proc = p
+	if s.cfg.Timeout > 0 && s.cfg.Timeout < MaxDuration {
+		s.deadline = time.NewTimer(s.cfg.Timeout)
+		s.started.Deadline = time.Now().Add(s.cfg.Timeout)
+	}
+	s.started.PID = p.PID
+	s.started.PGID = p.PID
+	if s.cfg.Foreground {
+		s.started.PGID = syscall.Getpgrp()
+	}
+	// The child cannot be reaped before we wait for it, so its start time
+	// is readable here even if it already exited.
+	s.started.StartTicks, _ = StartTicks(p.PID)
+	s.tree = Tree{
+		Leader:       p.PID,
+		LeaderTicks:  s.started.StartTicks,
+		PGID:         p.PID,
+		GroupTrusted: !s.cfg.Foreground,
+		Tag:          s.cfg.Tag,
+		NotBefore:    s.started.StartTicks,
+	}
+	if s.subreap {
+		s.tree.Root = os.Getpid()
+	}
+	if s.cfg.Foreground {
+		s.tree = Tree{Leader: p.PID, LeaderTicks: s.started.StartTicks, NotBefore: s.started.StartTicks}
+	}
+	s.fault("after-start")
+	return s.started, nil
+}
+
+func (s *Supervisor) fault(point string) {
+	if s.cfg.Fault != nil {
+		s.cfg.Fault(point)
+	}
+}
+
+// Abort kills a started command and everything it started, without grace,
+// and reaps it. For a supervisor that cannot record the run.
+func (s *Supervisor) Abort() {
+	if s.proc == nil {
+		return
+	}
+	s.signalTree(syscall.SIGKILL)
+	for !s.reaped {
+		s.reap(true)
+	}
+	s.drain(0)
+	signal.Stop(s.sigs)
+}
+
+// Wait supervises the command to its end and to the end of whatever it
+// left behind, and returns how it ended.
+func (s *Supervisor) Wait() Result {
+	var res Result
+	var killC <-chan time.Time
+	var deadlineC <-chan time.Time
+	if s.deadline != nil {
+		deadlineC = s.deadline.C
+	}
+	escalated := false // a terminating signal went to the tree and KILL may follow
+	for !s.reaped {
+		select {
+		case sig := <-s.sigs:
+			ss := sig.(syscall.Signal)
+			if ss == syscall.SIGCHLD {
+				s.reap(false)
+				continue
+			}
+			s.forward(ss)
+			if terminating(ss) {
+				res.Received = ss
+				if !escalated && s.cfg.KillAfter > 0 {
+					escalated = true
+					killC = time.After(s.cfg.KillAfter)
+				}
+			}
+		case <-deadlineC:
+			deadlineC = nil
+			res.TimedOut = true
+			s.signalTree(s.cfg.Signal)
+			if s.cfg.Signal != syscall.SIGKILL && s.cfg.Signal != syscall.SIGCONT {
+				s.signalTree(syscall.SIGCONT)
+			}
+			if !escalated && s.cfg.KillAfter > 0 {
+				escalated = true
+				killC = time.After(s.cfg.KillAfter)
+			}
+			s.fault("escalating")
+		case <-killC:
+			killC = nil
+			res.Killed = true
+			s.signalTree(syscall.SIGKILL)
+		}
+	}
+	if s.deadline != nil {
+		s.deadline.Stop()
+	}
+	res.Exited = s.status.Exited()
+	if res.Exited {
+		res.Code = s.status.ExitStatus()
+	} else if s.status.Signaled() {
+		res.Signal = s.status.Signal()
+	}
+	if !s.cfg.KeepDescendants && !s.cfg.Foreground {
+		grace := s.cfg.KillAfter
+		if grace <= 0 {
+			grace = DefaultKillAfter
+		}
+		if killC != nil {
+			// Already escalating: keep the deadline's schedule.
+			res.Leftovers, res.Stuck = s.drainScheduled(killC)
+		} else {
+			res.Leftovers, res.Stuck = s.drain(grace)
+		}
+	}
+	signal.Stop(s.sigs)
+	res.ExitCode, res.Reraise = exitStatus(s.status, res.TimedOut, s.cfg.PreserveStatus)
+	return res
+}
+
+// exitStatus applies coreutils' rules to the command's wait status.
+func exitStatus(ws syscall.WaitStatus, timedOut, preserve bool) (int, syscall.Signal) {
+	var code int
+	var reraise syscall.Signal
+	switch {
+	case ws.Exited():
+		code = ws.ExitStatus()
+	case ws.Signaled():
+		sig := ws.Signal()
+		if !timedOut {
+			reraise = sig
+		}
+		if timedOut && sig == syscall.SIGKILL {
+			preserve = true
+		}
+		code = 128 + int(sig)
+	default:
+		code = ExitInternal
+	}
+	if timedOut && !preserve {
+		code = ExitTimedOut
+	}
+	return code, reraise
+}
+
+// forward passes a received signal on: to the command's group, and to the
+// rest of the tree for terminating signals.
+func (s *Supervisor) forward(sig syscall.Signal) {
+	if s.cfg.Foreground || !terminating(sig) {
+		s.signalCommand(sig)
+		return
+	}
+	s.signalTree(sig)
+}
+
+// signalCommand signals the command's group (or the command alone in the
+// foreground) while it is still unreaped, so its pid cannot be recycled.
+func (s *Supervisor) signalCommand(sig syscall.Signal) {
+	if s.reaped {
+		return
+	}
+	if s.cfg.Foreground {
+		_ = sendSignal(s.proc.PID, 0, sig) // our unreaped child: the pid is ours
+		return
+	}
+	_ = signalGroup(s.proc.PID, sig)
+}
+
+// signalTree sends sig to the command's group at once (the cheap, prompt
+// part) and then to every other process of the tree.
+func (s *Supervisor) signalTree(sig syscall.Signal) {
+	if s.cfg.Verbose != nil && sig != syscall.SIGCONT {
+		fmt.Fprintf(s.cfg.Verbose, "%s: sending signal %s to command %s\n", s.cfg.ProgName, SignalName(sig), quote(s.cfg.Spec.Argv[0]))
+	}
+	s.signalCommand(sig)
+	if s.cfg.Foreground {
+		return
+	}
+	t := s.tree
+	t.GroupTrusted = false // signalCommand covered the group while it was safe to
+	_, _ = t.Signal(sig)
+}
+
+// reap collects exited children. As the subreaper it also reaps orphaned
+// descendants, so they never linger as zombies.
+func (s *Supervisor) reap(block bool) {
+	for {
+		var ws syscall.WaitStatus
+		flags := syscall.WNOHANG
+		if block && !s.reaped {
+			flags = 0
+		}
+		pid, err := syscall.Wait4(-1, &ws, flags, nil)
+		if err == syscall.EINTR {
+			continue
+		}
+		if pid <= 0 || err != nil {
+			return
+		}
+		if pid == s.proc.PID {
+			s.reaped = true
+			s.status = ws
+			block = false
+		}
+	}
+}
+
+// hasChildren reports whether any child is left (reaped or not). With no
+// children at all a subreaper's tree is empty; only a tag scan could still
+// find something, which matters when processes left the tree.
+func hasChildren() bool {
+	_, err := syscall.Wait4(-1, nil, syscall.WNOHANG, nil)
+	return err != syscall.ECHILD
+}
+
+// drain ends what the command left behind: TERM, up to grace, KILL.
+func (s *Supervisor) drain(grace time.Duration) (int, []ProcStat) {
+	if s.subreap && !hasChildren() {
+		return 0, nil // the common case costs one syscall, not a /proc scan
+	}
+	live, _, err := s.tree.Members()
+	if err != nil || len(live) == 0 {
+		s.reap(false)
+		return 0, nil
+	}
+	n := len(live)
+	if grace > 0 {
+		if s.cfg.Verbose != nil {
+			fmt.Fprintf(s.cfg.Verbose, "%s: ending %d process(es) the command left behind\n", s.cfg.ProgName, n)
+		}
+		_, _ = signalEach(live, syscall.SIGTERM)
+		_, _ = signalEach(live, syscall.SIGCONT)
+	}
+	_, stuck := s.drainScheduled(time.After(grace))
+	return n, stuck
+}
+
+// drainScheduled waits for the tree to empty, sends KILL when killC fires,
+// and gives up on processes that survive KILL for a while.
+func (s *Supervisor) drainScheduled(killC <-chan time.Time) (int, []ProcStat) {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	var giveUp <-chan time.Time
+	counted := 0
+	for {
+		s.reap(false)
+		live, _, err := s.tree.Members()
+		if err != nil || len(live) == 0 {
+			return counted, nil
+		}
+		if counted == 0 {
+			counted = len(live)
+		}
+		select {
+		case <-killC:
+			killC = nil
+			_, _ = signalEach(live, syscall.SIGKILL)
+			giveUp = time.After(5 * time.Second)
+		case <-giveUp:
+			return counted, live
+		case sig := <-s.sigs:
+			if ss := sig.(syscall.Signal); ss != syscall.SIGCHLD {
+				_, _ = signalEach(live, ss)
+			}
+		case <-tick.C:
+		}
+	}
+}
+
