@@ -281,7 +281,6 @@ func recordStart(t *registry.Task, id string, st supervise.Started, tag string) 
 	}
 }
 
-
 func recordStartFailure(t *registry.Task, err error) {
 	code := supervise.ExitInternal
 	var le *launch.Error

@@ -23,5 +23,5 @@ var osSignalNames = []sigName{
 
 const maxSignal = 31
 
-func rtSignalByName(string) (int, bool)             { return 0, false }
+func rtSignalByName(string) (int, bool)          { return 0, false }
 func rtSignalName(syscall.Signal) (string, bool) { return "", false }

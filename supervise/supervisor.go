@@ -394,4 +394,3 @@ func (s *Supervisor) drainScheduled(killC <-chan time.Time) (int, []ProcStat) {
 		}
 	}
 }
-
