@@ -105,15 +105,16 @@ func usageError(c *cli.Context, err error, _ bool) error {
 
 var registryFlag = &cli.StringFlag{
 	Name:    "registry",
-	Usage:   "registry file `PATH`",
-	EnvVars: []string{"WATCHDOG_REGISTRY"},
-	Value:   registry.DefaultPath,
+	Usage:   "registry file `PATH` (default: $WATCHDOG_REGISTRY, else " + registry.DefaultPath + ")",
 }
 
 // openStore opens the registry named by --registry (after the command name
 // or before it), WATCHDOG_REGISTRY, or the default.
 func openStore(c *cli.Context) (*registry.Store, error) {
 	path := registry.DefaultPath
+	if v := os.Getenv("WATCHDOG_REGISTRY"); v != "" {
+		path = v
+	}
 	for _, ctx := range c.Lineage() {
 		if ctx.IsSet("registry") {
 			path = ctx.String("registry")

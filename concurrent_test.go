@@ -1,0 +1,74 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/watchdog-run/watchdog/registry"
+)
+
+// runConcurrent starts n supervisors at once into one registry; task i
+// exits with i%7. It checks every exit status and every registry entry.
+func runConcurrent(t *testing.T, n int) {
+	reg := filepath.Join(t.TempDir(), "process_registry.json")
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			cmd := exec.Command("watchdog", "--registry", reg, "exec", "--id", fmt.Sprintf("c%03d", i),
+				"--timeout", "1m", "--", "wd-child", "-exit", fmt.Sprint(i%7))
+			err := cmd.Run()
+			if got := statusOf(err); got != fmt.Sprint(i%7) {
+				out, _ := cmd.CombinedOutput()
+				errs <- fmt.Errorf("task %d exited %s, want %d: %s", i, got, i%7, out)
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	s, err := registry.Open(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Len() != n {
+		t.Fatalf("registry holds %d entries, want %d", r.Len(), n)
+	}
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("c%03d", i)
+		task, err := r.Get(id)
+		if err != nil || task == nil {
+			t.Fatalf("%s: %v %v", id, task, err)
+		}
+		want := registry.StatusCompleted
+		if i%7 != 0 {
+			want = registry.StatusFailed
+		}
+		if task.Status != want || task.ExitCode == nil || *task.ExitCode != i%7 || task.Native == nil || task.Native.PID <= 1 {
+			t.Errorf("%s: status %s exit %v native %+v; want %s exit %d", id, task.Status, task.ExitCode, task.Native, want, i%7)
+		}
+	}
+	leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(reg), ".*tmp-*"))
+	if len(leftovers) > 0 {
+		t.Errorf("temp files left: %v", leftovers)
+	}
+}
+
+func TestConcurrentExec50(t *testing.T) {
+	if _, err := exec.LookPath("watchdog"); err != nil {
+		t.Fatalf("watchdog not on PATH under testscript.Main: %v (PATH=%s)", err, os.Getenv("PATH"))
+	}
+	runConcurrent(t, 50)
+}

@@ -1,0 +1,416 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/watchdog-run/watchdog/registry"
+	"github.com/watchdog-run/watchdog/supervise"
+)
+
+func TestMain(m *testing.M) {
+	installFaults()
+	testscript.Main(m, map[string]func(){
+		"watchdog": main,
+		"wd-child": childMain,
+	})
+}
+
+// installFaults arms the test-only fault points: WATCHDOG_TEST_FAULT names a
+// point of the supervisor's life at which it is killed with SIGKILL, or
+// "write-enospc" to fail registry writes as a full disk would. The
+// watchdog binary itself never sets these hooks.
+func installFaults() {
+	point := os.Getenv("WATCHDOG_TEST_FAULT")
+	if point == "" {
+		return
+	}
+	faultHook = func(p string) {
+		if p == point {
+			syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		}
+	}
+	registry.FaultWrite = func([]byte) error {
+		switch point {
+		case "write-enospc":
+			return syscall.ENOSPC
+		case "while-writing":
+			syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		}
+		return nil
+	}
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, scriptParams("testdata/script"))
+}
+
+func scriptParams(dir string) testscript.Params {
+	return testscript.Params{
+		Dir:                 dir,
+		RequireExplicitExec: true,
+		Condition: func(cond string) (bool, error) {
+			switch cond {
+			case "root":
+				return os.Geteuid() == 0, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
+		Setup: func(env *testscript.Env) error {
+			pids := filepath.Join(env.WorkDir, "pids")
+			if err := os.MkdirAll(pids, 0o755); err != nil {
+				return err
+			}
+			env.Setenv("PIDS", pids)
+			env.Setenv("WATCHDOG_REGISTRY", filepath.Join(env.WorkDir, "reg", "process_registry.json"))
+			env.Setenv("NO_COLOR", "1")
+			env.Values[envKey{}] = env.Vars
+			// Whatever a failing test left behind is ended, by identity.
+			env.Defer(func() { killPidfiles(pids) })
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"exitcode":  cmdExitcode,
+			"bg":        cmdBg,
+			"waitbg":    cmdWaitbg,
+			"sigbg":     cmdSigbg,
+			"waitfile":  cmdWaitfile,
+			"waitdead":  cmdWaitdead,
+			"alive":     cmdAlive,
+			"killpids":  cmdKillpids,
+			"reg":       cmdReg,
+			"waitreg":   cmdWaitreg,
+			"filemode":  cmdFilemode,
+			"chownfile": cmdChown,
+		},
+	}
+}
+
+type envKey struct{}
+
+const waitLimit = 30 * time.Second
+
+// scriptEnv is the script's environment as it is now.
+func scriptEnv(ts *testscript.TestScript) []string {
+	base := ts.Value(envKey{}).([]string)
+	seen := map[string]bool{}
+	var env []string
+	for _, kv := range base {
+		k, _, _ := strings.Cut(kv, "=")
+		seen[k] = true
+		if v := ts.Getenv(k); v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	for _, k := range []string{"WATCHDOG_TEST_FAULT", "WATCHDOG_TIMEOUT", "XDG_STATE_HOME", "XDG_DATA_HOME", "DOCKER_HOST", "SECRET"} {
+		if v := ts.Getenv(k); v != "" && !seen[k] {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+// statusOf renders how a command ended: its exit code, or "SIG" for a
+// signal (e.g. "TERM").
+func statusOf(err error) string {
+	if err == nil {
+		return "0"
+	}
+	ee, ok := err.(*exec.ExitError)
+	if !ok {
+		return "error: " + err.Error()
+	}
+	ws := ee.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		return supervise.SignalName(ws.Signal())
+	}
+	return strconv.Itoa(ws.ExitStatus())
+}
+
+// exitcode WANT cmd args...: run a command and check its exact exit status
+// (a number, or a signal name for a command that died of a signal).
+func cmdExitcode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exitcode N|SIGNAL command [args...]")
+	}
+	err := ts.Exec(args[1], args[2:]...)
+	if got := statusOf(err); got != args[0] {
+		ts.Fatalf("%s exited %s, want %s", args[1], got, args[0])
+	}
+}
+
+type bgCmd struct {
+	cmd            *exec.Cmd
+	stdout, stderr bytes.Buffer
+	done           chan error
+}
+
+var bgs sync.Map // *testscript.TestScript+name -> *bgCmd
+
+func bgKey(ts *testscript.TestScript, name string) string {
+	return fmt.Sprintf("%p/%s", ts, name)
+}
+
+// bg NAME cmd args...: start a command in the background.
+func cmdBg(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: bg NAME command [args...]")
+	}
+	path, err := lookPath(ts, args[1])
+	ts.Check(err)
+	b := &bgCmd{cmd: exec.Command(path, args[2:]...), done: make(chan error, 1)}
+	b.cmd.Args[0] = args[1]
+	b.cmd.Dir = ts.MkAbs(".")
+	b.cmd.Env = scriptEnv(ts)
+	b.cmd.Stdout, b.cmd.Stderr = &b.stdout, &b.stderr
+	ts.Check(b.cmd.Start())
+	go func() { b.done <- b.cmd.Wait() }()
+	bgs.Store(bgKey(ts, args[0]), b)
+	ts.Defer(func() {
+		select {
+		case <-b.done:
+		default:
+			b.cmd.Process.Kill()
+			<-b.done
+		}
+	})
+}
+
+func lookPath(ts *testscript.TestScript, name string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	for _, dir := range filepath.SplitList(ts.Getenv("PATH")) {
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s: not found in $PATH", name)
+}
+
+// waitbg NAME WANT: wait for a background command and check its status;
+// its output becomes stdout/stderr for the following checks.
+func cmdWaitbg(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: waitbg NAME N|SIGNAL")
+	}
+	v, ok := bgs.Load(bgKey(ts, args[0]))
+	if !ok {
+		ts.Fatalf("no background command %s", args[0])
+	}
+	b := v.(*bgCmd)
+	var err error
+	select {
+	case err = <-b.done:
+		b.done <- err
+	case <-time.After(waitLimit):
+		ts.Fatalf("%s did not end within %v", args[0], waitLimit)
+	}
+	ts.Stdout().Write(b.stdout.Bytes())
+	ts.Stderr().Write(b.stderr.Bytes())
+	if got := statusOf(err); got != args[1] {
+		ts.Fatalf("%s exited %s, want %s\nstderr:\n%s", args[0], got, args[1], b.stderr.String())
+	}
+}
+
+// sigbg NAME SIGNAL: signal a background command.
+func cmdSigbg(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: sigbg NAME SIGNAL")
+	}
+	v, ok := bgs.Load(bgKey(ts, args[0]))
+	if !ok {
+		ts.Fatalf("no background command %s", args[0])
+	}
+	sig, err := supervise.ParseSignal(args[1])
+	ts.Check(err)
+	ts.Check(v.(*bgCmd).cmd.Process.Signal(sig))
+}
+
+// waitfile FILE...: wait until each file exists.
+func cmdWaitfile(ts *testscript.TestScript, neg bool, args []string) {
+	for _, f := range args {
+		path := ts.MkAbs(f)
+		if !waitFor(func() bool { _, err := os.Stat(path); return err == nil }) {
+			ts.Fatalf("%s did not appear within %v", f, waitLimit)
+		}
+	}
+}
+
+// waitFor polls a condition until it holds or the limit passes.
+func waitFor(cond func() bool) bool {
+	deadline := time.Now().Add(waitLimit)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// pidAlive reports whether the pidfile's process is alive (not a zombie)
+// and is the same process (start time).
+func pidAlive(ts *testscript.TestScript, f string) bool {
+	pid, ticks, err := readPidfile(ts.MkAbs(f))
+	ts.Check(err)
+	return supervise.SameProcess(pid, ticks)
+}
+
+// waitdead PIDFILE...: wait until each process is gone (or a zombie).
+func cmdWaitdead(ts *testscript.TestScript, neg bool, args []string) {
+	for _, f := range args {
+		if !waitFor(func() bool { return !pidAlive(ts, f) }) {
+			ts.Fatalf("process of %s still alive after %v", f, waitLimit)
+		}
+	}
+}
+
+// alive PIDFILE...: each process is alive now (! alive: each is gone now).
+func cmdAlive(ts *testscript.TestScript, neg bool, args []string) {
+	for _, f := range args {
+		if a := pidAlive(ts, f); a == neg {
+			ts.Fatalf("process of %s: alive=%v", f, a)
+		}
+	}
+}
+
+// killpids PIDFILE...: KILL the processes (same identity only): cleanup
+// after a contrast run that is meant to leave them.
+func cmdKillpids(ts *testscript.TestScript, neg bool, args []string) {
+	for _, f := range args {
+		pid, ticks, err := readPidfile(ts.MkAbs(f))
+		ts.Check(err)
+		if supervise.SameProcess(pid, ticks) {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
+
+func killPidfiles(dir string) {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.pid"))
+	for _, f := range files {
+		if pid, ticks, err := readPidfile(f); err == nil && pid > 1 && supervise.SameProcess(pid, ticks) {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
+
+// reg ID KEY=VALUE...: check fields of a registry entry. KEY is a dotted
+// path (native.pid); VALUE is compared with the field rendered as JSON,
+// strings unquoted; "KEY?" checks presence and "!KEY" absence.
+func cmdReg(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 1 {
+		ts.Fatalf("usage: reg ID KEY=VALUE...")
+	}
+	if msg := regMismatch(ts, args[0], args[1:]); msg != "" {
+		ts.Fatalf("%s", msg)
+	}
+}
+
+// waitreg ID KEY=VALUE...: wait until the registry entry matches.
+func cmdWaitreg(ts *testscript.TestScript, neg bool, args []string) {
+	var msg string
+	if !waitFor(func() bool { msg = regMismatch(ts, args[0], args[1:]); return msg == "" }) {
+		ts.Fatalf("after %v: %s", waitLimit, msg)
+	}
+}
+
+func regMismatch(ts *testscript.TestScript, id string, checks []string) string {
+	path := ts.Getenv("WATCHDOG_REGISTRY")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	var doc struct {
+		Tasks map[string]map[string]any `json:"tasks"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return fmt.Sprintf("registry does not parse: %v", err)
+	}
+	task, ok := doc.Tasks[id]
+	if !ok {
+		return fmt.Sprintf("no task %q in registry", id)
+	}
+	for _, c := range checks {
+		switch {
+		case strings.HasSuffix(c, "?"):
+			if _, ok := lookup(task, strings.TrimSuffix(c, "?")); !ok {
+				return fmt.Sprintf("task %s: no field %s", id, c)
+			}
+		case strings.HasPrefix(c, "!"):
+			if _, ok := lookup(task, c[1:]); ok {
+				return fmt.Sprintf("task %s: field %s should be absent", id, c[1:])
+			}
+		default:
+			k, want, _ := strings.Cut(c, "=")
+			v, ok := lookup(task, k)
+			if !ok {
+				return fmt.Sprintf("task %s: no field %s", id, k)
+			}
+			got := render(v)
+			if got != want {
+				return fmt.Sprintf("task %s: %s = %s, want %s", id, k, got, want)
+			}
+		}
+	}
+	return ""
+}
+
+func lookup(m map[string]any, path string) (any, bool) {
+	var cur any = m
+	for _, part := range strings.Split(path, ".") {
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		cur, ok = mm[part]
+		if !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+func render(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// filemode PATH MODE: check permission bits (octal).
+func cmdFilemode(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: filemode PATH MODE")
+	}
+	fi, err := os.Lstat(ts.MkAbs(args[0]))
+	ts.Check(err)
+	if got := fmt.Sprintf("%04o", fi.Mode().Perm()); got != args[1] {
+		ts.Fatalf("%s: mode %s, want %s", args[0], got, args[1])
+	}
+}
+
+// chownfile PATH UID: give a file to another user (tests run as root, or
+// skip this check).
+func cmdChown(ts *testscript.TestScript, neg bool, args []string) {
+	uid, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	ts.Check(os.Lchown(ts.MkAbs(args[0]), uid, uid))
+}

@@ -1,0 +1,211 @@
+package registry
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func readFixture(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../testdata/registry/rust-format.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// The earlier tool's registry loads, and every field it had survives a
+// rewrite in which one task is changed and another added.
+func TestRustFormatRoundTrip(t *testing.T) {
+	r, err := Parse(readFixture(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t1, err := r.Get("T001")
+	if err != nil || t1 == nil {
+		t.Fatalf("Get T001: %v %v", t1, err)
+	}
+	if t1.Native.PID != 12345 || t1.Native.StartTime != "Fri Jan 10 15:30:00 2026" || len(t1.ConstitutionRules) != 2 {
+		t.Fatalf("decoded T001 wrong: %+v %+v", t1, t1.Native)
+	}
+	t1.Status = StatusFailed
+	t1.Reason = ReasonLost
+	r.Put("T001", t1)
+	r.Put("T003", &Task{Mode: ModeNative, Command: "true", Status: StatusCompleted})
+	out, err := r.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var before, after map[string]any
+	json.Unmarshal(readFixture(t), &before)
+	if err := json.Unmarshal(out, &after); err != nil {
+		t.Fatalf("rewritten registry does not parse: %v\n%s", err, out)
+	}
+	if after["version"] != before["version"] {
+		t.Errorf("top-level unknown field lost: %v", after["version"])
+	}
+	bt := before["tasks"].(map[string]any)
+	at := after["tasks"].(map[string]any)
+	if !reflect.DeepEqual(bt["T002"], at["T002"]) {
+		t.Errorf("untouched task changed:\nbefore %v\nafter  %v", bt["T002"], at["T002"])
+	}
+	// Every field T001 had is still there with its value, except status.
+	b1, a1 := bt["T001"].(map[string]any), at["T001"].(map[string]any)
+	for k, v := range b1 {
+		if k == "status" {
+			continue
+		}
+		if !reflect.DeepEqual(a1[k], v) {
+			t.Errorf("T001.%s: %v, want %v", k, a1[k], v)
+		}
+	}
+	if a1["status"] != "failed" || a1["reason"] != "lost" {
+		t.Errorf("T001 change not written: %v", a1)
+	}
+}
+
+// Unknown fields inside a task and inside native/docker survive when the
+// task itself is rewritten.
+func TestUnknownNestedFieldsSurvive(t *testing.T) {
+	in := `{"tasks":{"X":{"mode":"docker","command":"c","status":"running","started_at":"",` +
+		`"docker":{"container_id":"a","container_name":"b","resource_limits":{},"gpu":"yes"},` +
+		`"native":{"pid":5,"pgid":5,"start_time":"","env_tag":"","nice":3},"constitution_rules":[],"extra":[1,2]}}}`
+	r, err := Parse([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := r.Get("X")
+	x.Status = StatusCompleted
+	r.Put("X", x)
+	out, _ := r.Encode()
+	for _, want := range []string{`"gpu":"yes"`, `"nice":3`, `"extra":[1,2]`, `"status":"completed"`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("rewrite lost %s:\n%s", want, out)
+		}
+	}
+}
+
+// A malformed entry among good ones is reported by Get, keeps its bytes on
+// rewrite, and does not hide the good ones.
+func TestMalformedEntryKept(t *testing.T) {
+	in := `{"tasks":{"good":{"mode":"native","command":"a","status":"completed","started_at":"","constitution_rules":[]},` +
+		`"bad":{"mode":7,"native":{"pid":"x"}},"weird":[1,2,3]}}`
+	r, err := Parse([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, err := r.Get("good"); err != nil || g == nil {
+		t.Fatalf("good entry lost: %v", err)
+	}
+	if _, err := r.Get("bad"); err == nil {
+		t.Fatal("bad entry decoded without error")
+	}
+	if _, err := r.Get("weird"); err == nil {
+		t.Fatal("array entry decoded without error")
+	}
+	r.Put("new", &Task{Status: StatusRunning})
+	out, _ := r.Encode()
+	for _, want := range []string{`"bad":{"mode":7,"native":{"pid":"x"}}`, `"weird":[1,2,3]`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("malformed entry's bytes not kept: want %s in\n%s", want, out)
+		}
+	}
+}
+
+func TestParseCorrupt(t *testing.T) {
+	for _, in := range []string{`{`, `[]`, `null`, `{"tasks":[1]}`, `{"tasks":"x"}`, "\x00\x01"} {
+		if _, err := Parse([]byte(in)); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("Parse(%q) = %v, want ErrCorrupt", in, err)
+		}
+	}
+	for _, in := range []string{``, "  \n", `{}`, `{"tasks":null}`, `{"tasks":{}}`} {
+		r, err := Parse([]byte(in))
+		if err != nil || r.Len() != 0 {
+			t.Errorf("Parse(%q) = %v, %v; want empty registry", in, r, err)
+		}
+	}
+}
+
+func TestValidateID(t *testing.T) {
+	good := []string{"T001", "a", "9", "build-1.2_x", strings.Repeat("a", 64)}
+	bad := []string{"", "-x", ".x", "_x", "a/b", "..", "a b", "a\nb", "é", strings.Repeat("a", 65), "a;b", "a\x00"}
+	for _, id := range good {
+		if err := ValidateID(id); err != nil {
+			t.Errorf("ValidateID(%q) = %v", id, err)
+		}
+	}
+	for _, id := range bad {
+		if err := ValidateID(id); err == nil {
+			t.Errorf("ValidateID(%q) accepted", id)
+		}
+	}
+}
+
+// Concurrent updates from many goroutines and processes lose nothing: each
+// writer's entry is present at the end.
+func TestConcurrentUpdates(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(filepath.Join(dir, "process_registry.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 64; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			// A fresh Store per writer: separate lock descriptors, as
+			// separate processes would have.
+			s2, _ := Open(s.Path)
+			err := s2.Update(func(r *Registry) error {
+				r.Put(fmt.Sprintf("w%d", i), &Task{Status: StatusCompleted})
+				return nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	r, err := s.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Len() != 64 {
+		t.Fatalf("%d entries, want 64", r.Len())
+	}
+}
+
+// A failed write leaves the previous registry intact and no temp file.
+func TestFailedWriteKeepsPrevious(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := Open(filepath.Join(dir, "process_registry.json"))
+	if err := s.Update(func(r *Registry) error { r.Put("a", &Task{Status: StatusCompleted}); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(s.Path)
+	FaultWrite = func([]byte) error { return errors.New("injected: no space left on device") }
+	defer func() { FaultWrite = nil }()
+	err := s.Update(func(r *Registry) error { r.Put("b", &Task{Status: StatusRunning}); return nil })
+	if err == nil || !strings.Contains(err.Error(), "no space") {
+		t.Fatalf("Update = %v, want the write error", err)
+	}
+	after, _ := os.ReadFile(s.Path)
+	if string(before) != string(after) {
+		t.Fatal("registry changed by a failed write")
+	}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if strings.Contains(e.Name(), ".tmp-") {
+			t.Fatalf("temp file left behind: %s", e.Name())
+		}
+	}
+}
