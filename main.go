@@ -104,8 +104,8 @@ func usageError(c *cli.Context, err error, _ bool) error {
 }
 
 var registryFlag = &cli.StringFlag{
-	Name:    "registry",
-	Usage:   "registry file `PATH` (default: $WATCHDOG_REGISTRY, else " + registry.DefaultPath + ")",
+	Name:  "registry",
+	Usage: "registry file `PATH` (default: $WATCHDOG_REGISTRY, else " + registry.DefaultPath + ")",
 }
 
 // openStore opens the registry named by --registry (after the command name

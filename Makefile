@@ -1,0 +1,30 @@
+# watchdog — build, test, benchmark.
+GO       ?= go
+BIN      ?= bin/watchdog
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# A static, stripped binary without urfave/cli's doc generator.
+RELEASE_FLAGS = -trimpath -tags urfave_cli_no_docs -ldflags "-s -w -X main.version=$(VERSION)"
+
+.PHONY: build test bench lint cross clean
+
+build:
+	CGO_ENABLED=0 $(GO) build $(RELEASE_FLAGS) -o $(BIN) .
+
+test:
+	$(GO) test -count=1 ./...
+
+bench: build
+	$(GO) run ./bench -watchdog $(BIN)
+	$(GO) test -run '^$$' -bench . -benchmem ./registry ./supervise
+
+lint:
+	@test -z "$$(gofmt -l .)" || { echo "gofmt would change:"; gofmt -l .; exit 1; }
+	$(GO) vet ./...
+
+cross:
+	GOOS=darwin GOARCH=arm64 $(GO) build ./...
+	GOOS=darwin GOARCH=amd64 $(GO) build ./...
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,174 @@
+// Command bench measures watchdog against its references, side by side:
+// each round runs our command and the reference one after the other, so
+// drift of the machine affects both alike. It prints one table row per
+// measurement with our median, the reference's, the ratio, the target and
+// whether it is met. It is a benchmark, never a test: nothing here fails a
+// build.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+type row struct {
+	name   string
+	ours   string // how our figure is shown
+	ref    string
+	ratio  string
+	target string
+	pass   bool
+}
+
+var (
+	watchdog = flag.String("watchdog", "bin/watchdog", "watchdog binary to measure")
+	rounds   = flag.Int("rounds", 300, "rounds per wall-time comparison")
+	only     = flag.String("only", "", "comma-separated rows to run (exec, memory, signal, registry, sweep, docker)")
+)
+
+func main() {
+	flag.Parse()
+	wd, err := filepath.Abs(*watchdog)
+	if err != nil {
+		fatal(err)
+	}
+	if _, err := os.Stat(wd); err != nil {
+		fatal(fmt.Errorf("%s: build it first (make build)", wd))
+	}
+	dir, err := os.MkdirTemp("", "watchdog-bench-")
+	if err != nil {
+		fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	os.Setenv("WATCHDOG_REGISTRY", filepath.Join(dir, "reg", "process_registry.json"))
+
+	var rows []row
+	for _, b := range benches {
+		if *only != "" && !contains(strings.Split(*only, ","), b.key) {
+			continue
+		}
+		r, err := b.run(wd, dir)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench %s: %v\n", b.key, err)
+			r = row{name: b.name, ours: "error", ref: "-", ratio: "-", target: b.target}
+		}
+		r.name, r.target = b.name, b.target
+		rows = append(rows, r)
+	}
+	printTable(rows)
+}
+
+type bench struct {
+	key, name, target string
+	run               func(wd, dir string) (row, error)
+}
+
+var benches = []bench{
+	{"exec", "`watchdog exec --timeout 1m -- true` vs `timeout 1m true`, median wall", "≤ 1.3×", benchExec},
+}
+
+func benchExec(wd, dir string) (row, error) {
+	ours, ref, err := alternate(*rounds,
+		[]string{wd, "exec", "--id", "bench", "--timeout", "1m", "--", "true"},
+		[]string{"timeout", "1m", "true"})
+	if err != nil {
+		return row{}, err
+	}
+	ratio := float64(ours) / float64(ref)
+	return row{ours: ms(ours), ref: ms(ref), ratio: fmt.Sprintf("%.2f×", ratio), pass: ratio <= 1.3}, nil
+}
+
+// alternate runs a and b in turn n times (after a warm-up) and returns the
+// median wall time of each.
+func alternate(n int, a, b []string) (time.Duration, time.Duration, error) {
+	for i := 0; i < 10; i++ {
+		if _, err := timeRun(a); err != nil {
+			return 0, 0, err
+		}
+		if _, err := timeRun(b); err != nil {
+			return 0, 0, err
+		}
+	}
+	as := make([]time.Duration, 0, n)
+	bs := make([]time.Duration, 0, n)
+	for i := 0; i < n; i++ {
+		first, second := a, b
+		if i%2 == 1 {
+			first, second = b, a
+		}
+		d1, err := timeRun(first)
+		if err != nil {
+			return 0, 0, err
+		}
+		d2, err := timeRun(second)
+		if err != nil {
+			return 0, 0, err
+		}
+		if i%2 == 1 {
+			d1, d2 = d2, d1
+		}
+		as, bs = append(as, d1), append(bs, d2)
+	}
+	return median(as), median(bs), nil
+}
+
+func timeRun(argv []string) (time.Duration, error) {
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	p, err := os.StartProcess(path, argv, &os.ProcAttr{Files: []*os.File{nil, os.Stdout, os.Stderr}})
+	if err != nil {
+		return 0, err
+	}
+	st, err := p.Wait()
+	d := time.Since(start)
+	if err != nil {
+		return 0, err
+	}
+	if !st.Success() {
+		return 0, fmt.Errorf("%s: %v", strings.Join(argv, " "), st)
+	}
+	return d, nil
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+
+func printTable(rows []row) {
+	fmt.Println("| what | watchdog | reference | ratio | target | met |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- |")
+	for _, r := range rows {
+		met := "no"
+		if r.pass {
+			met = "yes"
+		}
+		fmt.Printf("| %s | %s | %s | %s | %s | %s |\n", r.name, r.ours, r.ref, r.ratio, r.target, met)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "bench:", err)
+	os.Exit(1)
+}
