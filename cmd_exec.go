@@ -156,7 +156,7 @@ func superviseTask(c *cli.Context, store *registry.Store, o *execOptions, runID 
 		Spec: launch.Spec{
 			Path: path,
 			Argv: o.argv,
-			Env:  launch.Env(os.Environ(), o.id, runID),
+			Env:  launch.Env(os.Environ(), o.id, runID, supervise.SelfTag()),
 		},
 		Timeout:         o.timeout,
 		KillAfter:       o.killAfter,
@@ -210,6 +210,9 @@ func superviseTask(c *cli.Context, store *registry.Store, o *execOptions, runID 
 		}
 		return fail(startErr, "")
 	}
+	if err := registry.Remember(store.Path); err != nil && o.verbose {
+		fmt.Fprintf(c.App.ErrWriter, "watchdog: warning: cannot add the registry to the index %s: %v\n", registry.IndexPath(), err)
+	}
 	res := sup.Wait()
 	if err := recordEnd(store, o.id, runID, res); err != nil {
 		fmt.Fprintf(c.App.ErrWriter, "watchdog: warning: the run ended but could not be recorded: %v\n", err)
@@ -245,8 +248,7 @@ func refuseRunning(r *registry.Registry, id string) error {
 func newTask(o *execOptions, runID string, now time.Time) *registry.Task {
 	host, _ := os.Hostname()
 	cwd, _ := os.Getwd()
-	self := os.Getpid()
-	ticks, _ := supervise.StartTicks(self)
+	self, ticks := supervise.Self()
 	t := &registry.Task{
 		Mode:              registry.ModeNative,
 		Command:           displayCommand(o.argv),
@@ -262,6 +264,7 @@ func newTask(o *execOptions, runID string, now time.Time) *registry.Task {
 	}
 	if o.timeout > 0 && o.timeout < supervise.MaxDuration {
 		t.TimeoutSeconds = o.timeout.Seconds()
+		t.KillAfter = o.killAfter.Seconds()
 	}
 	return t
 }
@@ -310,15 +313,17 @@ func recordEnd(store *registry.Store, id, runID string, res supervise.Result) er
 
 func applyEnd(t *registry.Task, res supervise.Result) {
 	code := res.ExitCode
-	t.ExitCode = &code
+	if t.ExitCode == nil || t.Status == registry.StatusRunning {
+		t.ExitCode = &code
+	}
 	if res.Signal != 0 {
 		t.Signal = supervise.SignalName(res.Signal)
 	}
 	if t.CompletedAt == "" {
 		t.CompletedAt = registry.FormatTime(time.Now())
 	}
-	if t.Status == registry.StatusCancelled {
-		return
+	if t.Status != registry.StatusRunning {
+		return // the first final status wins: watchdog kill's or sweep's
 	}
 	switch {
 	case res.TimedOut:

@@ -57,6 +57,23 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, scriptParams("testdata/script"))
 }
 
+// TestSweepScripts runs the scripts that sweep for tagged processes one at
+// a time, after TestScripts: a sweep ends every orphaned tagged process it
+// can see, so two such scripts must not run side by side.
+func TestSweepScripts(t *testing.T) {
+	files, _ := filepath.Glob("testdata/sweep/*.txtar")
+	if len(files) == 0 {
+		t.Fatal("no sweep scripts")
+	}
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".txtar"), func(t *testing.T) {
+			p := scriptParams("")
+			p.Files = []string{f}
+			testscript.Run(t, p)
+		})
+	}
+}
+
 func scriptParams(dir string) testscript.Params {
 	return testscript.Params{
 		Dir:                 dir,
@@ -76,6 +93,9 @@ func scriptParams(dir string) testscript.Params {
 			env.Setenv("PIDS", pids)
 			env.Setenv("WATCHDOG_REGISTRY", filepath.Join(env.WorkDir, "reg", "process_registry.json"))
 			env.Setenv("NO_COLOR", "1")
+			// The registry index (sweep --all) and shim data stay in the test.
+			env.Setenv("XDG_STATE_HOME", filepath.Join(env.WorkDir, "state"))
+			env.Setenv("XDG_DATA_HOME", filepath.Join(env.WorkDir, "data"))
 			env.Values[envKey{}] = env.Vars
 			// Whatever a failing test left behind is ended, by identity.
 			env.Defer(func() { killPidfiles(pids) })
@@ -94,6 +114,8 @@ func scriptParams(dir string) testscript.Params {
 			"waitreg":   cmdWaitreg,
 			"filemode":  cmdFilemode,
 			"chownfile": cmdChown,
+			"pidvar":    cmdPidvar,
+			"regput":    cmdRegput,
 		},
 	}
 }
@@ -175,6 +197,9 @@ func cmdBg(ts *testscript.TestScript, neg bool, args []string) {
 	b.cmd.Dir = ts.MkAbs(".")
 	b.cmd.Env = scriptEnv(ts)
 	b.cmd.Stdout, b.cmd.Stderr = &b.stdout, &b.stderr
+	// Orphans the command leaves may hold its output pipes open: do not
+	// wait for them once the command itself has ended.
+	b.cmd.WaitDelay = 2 * time.Second
 	ts.Check(b.cmd.Start())
 	go func() { b.done <- b.cmd.Wait() }()
 	bgs.Store(bgKey(ts, args[0]), b)
@@ -303,7 +328,13 @@ func cmdKillpids(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 func killPidfiles(dir string) {
-	files, _ := filepath.Glob(filepath.Join(dir, "*.pid"))
+	var files []string
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".pid") {
+			files = append(files, p)
+		}
+		return nil
+	})
 	for _, f := range files {
 		if pid, ticks, err := readPidfile(f); err == nil && pid > 1 && supervise.SameProcess(pid, ticks) {
 			syscall.Kill(pid, syscall.SIGKILL)
@@ -413,4 +444,32 @@ func cmdChown(ts *testscript.TestScript, neg bool, args []string) {
 	uid, err := strconv.Atoi(args[1])
 	ts.Check(err)
 	ts.Check(os.Lchown(ts.MkAbs(args[0]), uid, uid))
+}
+
+// pidvar PIDFILE NAME: set $NAME_PID, $NAME_TICKS and $NAME_LSTART (the
+// earlier tool's `ps` start time) from a pidfile.
+func cmdPidvar(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: pidvar PIDFILE NAME")
+	}
+	pid, ticks, err := readPidfile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	ts.Setenv(args[1]+"_PID", strconv.Itoa(pid))
+	ts.Setenv(args[1]+"_TICKS", strconv.FormatUint(ticks, 10))
+	ts.Setenv(args[1]+"_LSTART", supervise.FormatLstart(ticks))
+}
+
+// regput ID JSON: store a raw entry in the registry (under its lock), as
+// another writer or the earlier tool would.
+func cmdRegput(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: regput ID JSON")
+	}
+	s, err := registry.Open(ts.Getenv("WATCHDOG_REGISTRY"))
+	ts.Check(err)
+	var t registry.Task
+	if err := json.Unmarshal([]byte(args[1]), &t); err != nil {
+		ts.Fatalf("regput: %v", err)
+	}
+	ts.Check(s.Update(func(r *registry.Registry) error { r.Put(args[0], &t); return nil }))
 }

@@ -13,6 +13,10 @@ import (
 const (
 	EnvTaskID = "TASK_ID"         // the earlier tool's tag: the task id
 	EnvRunID  = "WATCHDOG_RUN_ID" // unique per run: what identifies the tree
+	// EnvSupervisor is "PID.STARTTICKS" of the supervisor, so sweep can tell
+	// whether a tagged process still has one even if the registry never
+	// recorded it (the supervisor died between fork and write).
+	EnvSupervisor = "WATCHDOG_SUPERVISOR"
 )
 
 // Exit statuses for a command that cannot be run, as a shell reports them.
@@ -92,15 +96,16 @@ func executable(path string) error {
 }
 
 // Env returns base with the task's tags set, replacing any inherited ones.
-func Env(base []string, taskID, runID string) []string {
-	env := make([]string, 0, len(base)+2)
+// supervisor is the EnvSupervisor value ("PID.STARTTICKS").
+func Env(base []string, taskID, runID, supervisor string) []string {
+	env := make([]string, 0, len(base)+3)
 	for _, kv := range base {
-		if strings.HasPrefix(kv, EnvTaskID+"=") || strings.HasPrefix(kv, EnvRunID+"=") {
+		if strings.HasPrefix(kv, EnvTaskID+"=") || strings.HasPrefix(kv, EnvRunID+"=") || strings.HasPrefix(kv, EnvSupervisor+"=") {
 			continue
 		}
 		env = append(env, kv)
 	}
-	return append(env, EnvTaskID+"="+taskID, EnvRunID+"="+runID)
+	return append(env, EnvTaskID+"="+taskID, EnvRunID+"="+runID, EnvSupervisor+"="+supervisor)
 }
 
 // RunTag is the environment entry that identifies a run's processes.

@@ -175,3 +175,27 @@ func (r *Registry) Encode() ([]byte, error) {
 	buf.WriteString("}\n")
 	return buf.Bytes(), nil
 }
+
+// Peek returns an entry's status and run id, decoding only those two
+// fields: scanning a large registry for running tasks stays cheap.
+// ok is false for an entry that does not decode.
+func (r *Registry) Peek(id string) (status, runID string, ok bool) {
+	e, found := r.entries[id]
+	if !found {
+		return "", "", false
+	}
+	if e.task != nil {
+		return e.task.Status, e.task.RunID, true
+	}
+	if e.err != nil {
+		return "", "", false
+	}
+	var p struct {
+		Status string `json:"status"`
+		RunID  string `json:"run_id"`
+	}
+	if err := json.Unmarshal(e.raw, &p); err != nil {
+		return "", "", false
+	}
+	return p.Status, p.RunID, true
+}

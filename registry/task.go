@@ -52,6 +52,8 @@ type Task struct {
 	Signal         string            `json:"signal,omitempty"`   // name of the signal that ended the command
 	Deadline       string            `json:"deadline,omitempty"` // RFC 3339, empty when there is none
 	TimeoutSeconds float64           `json:"timeout_seconds,omitempty"`
+	KillAfter      float64           `json:"kill_after_seconds,omitempty"`
+	Swept          string            `json:"swept_at,omitempty"` // when sweep ended or closed the task
 	RunID          string            `json:"run_id,omitempty"`
 	Argv           []string          `json:"argv,omitempty"`
 	Cwd            string            `json:"cwd,omitempty"`

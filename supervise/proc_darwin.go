@@ -123,3 +123,6 @@ func ancestors() map[int]bool {
 var ErrNotSame = errors.New("pid belongs to a different process now (start time differs)")
 
 const treeSupported = false
+
+// EnvValues is not available on macOS (see HasEnv).
+func EnvValues(pid int, names ...string) map[string]string { return nil }

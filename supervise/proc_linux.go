@@ -276,3 +276,31 @@ func ancestors() map[int]bool {
 var ErrNotSame = errors.New("pid belongs to a different process now (start time differs)")
 
 const treeSupported = true
+
+// EnvValues returns the values of the named variables in the process's
+// initial environment (those present). Unreadable environments give nil.
+func EnvValues(pid int, names ...string) map[string]string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+	if err != nil || len(b) == 0 {
+		return nil
+	}
+	var out map[string]string
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, 0)
+		var e []byte
+		if i < 0 {
+			e, b = b, nil
+		} else {
+			e, b = b[:i], b[i+1:]
+		}
+		for _, n := range names {
+			if len(e) > len(n) && e[len(n)] == '=' && string(e[:len(n)]) == n {
+				if out == nil {
+					out = make(map[string]string, len(names))
+				}
+				out[n] = string(e[len(n)+1:])
+			}
+		}
+	}
+	return out
+}

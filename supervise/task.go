@@ -86,3 +86,43 @@ func lstartMatches(lstart string, ticks uint64) bool {
 	d := got.Sub(want)
 	return d > -2*time.Second && d < 2*time.Second
 }
+
+// TaskTree is the tree of a recorded native task as seen by someone who is
+// not its supervisor (sweep, kill): the recorded command if it is still the
+// same process, its group while that leader is confirmed, and every process
+// carrying the run's tag. The earlier tool's TASK_ID tag is not unique to a
+// run, so it is never used to find processes.
+func TaskTree(t *registry.Task) *Tree {
+	tr := &Tree{}
+	n := t.Native
+	if n == nil {
+		return tr
+	}
+	if p, ok := commandIdentity(t); ok {
+		tr.Leader, tr.LeaderTicks = n.PID, p.StartTicks
+		tr.PGID = n.PGID
+		tr.GroupTrusted = n.PGID == n.PID // a live leader keeps its group id from being reused
+		tr.NotBefore = p.StartTicks
+	}
+	if n.RunTag != "" && sameBoot(n.BootID) {
+		tr.Tag = n.RunTag
+	}
+	return tr
+}
+
+// Overdue reports whether a running task is past its deadline plus its
+// grace plus slack: its supervisor should have ended it by now.
+func Overdue(t *registry.Task, now time.Time, slack time.Duration) bool {
+	d := t.DeadlineTime()
+	if d.IsZero() {
+		return false
+	}
+	grace := time.Duration(t.KillAfter * float64(time.Second))
+	return now.After(d.Add(grace + slack))
+}
+
+// SameHost reports whether the task was recorded on this host (or does not
+// say).
+func SameHost(t *registry.Task) bool {
+	return t.Supervisor == nil || sameHost(t.Supervisor.Host)
+}

@@ -1,0 +1,138 @@
+package supervise
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Self is the watchdog's own pid and start ticks.
+var Self = sync.OnceValues(func() (int, uint64) {
+	pid := os.Getpid()
+	ticks, _ := StartTicks(pid)
+	return pid, ticks
+})
+
+// SelfTag renders Self as the WATCHDOG_SUPERVISOR value "PID.TICKS".
+func SelfTag() string {
+	pid, ticks := Self()
+	return strconv.Itoa(pid) + "." + strconv.FormatUint(ticks, 10)
+}
+
+// ParseSupervisorTag reads a "PID.TICKS" value.
+func ParseSupervisorTag(s string) (pid int, ticks uint64, ok bool) {
+	p, t, found := strings.Cut(s, ".")
+	if !found {
+		return 0, 0, false
+	}
+	pid, err1 := strconv.Atoi(p)
+	ticks, err2 := strconv.ParseUint(t, 10, 64)
+	return pid, ticks, err1 == nil && err2 == nil && pid > 0
+}
+
+// EndReport says what ending a tree did.
+type EndReport struct {
+	Signalled []int      // pids that got the first signal
+	Killed    []int      // pids that needed KILL
+	Stuck     []ProcStat // alive even after KILL (uninterruptible sleep)
+	Zombies   []ProcStat // exited, waiting for a parent that is not the watchdog to reap them
+}
+
+// Zombie describes a zombie for a report: it cannot be killed, only reaped
+// by its parent.
+func Zombie(p ProcStat) string {
+	return fmt.Sprintf("pid %d is a zombie: its parent %d must reap it", p.PID, p.PPID)
+}
+
+// EndTree ends every process of a tree it does not own: sig to each
+// member, up to grace for them to go, then KILL, then up to killWait for
+// KILL to take effect. Members are re-read on every poll, so processes
+// forked meanwhile are caught too.
+func EndTree(t *Tree, sig syscall.Signal, grace time.Duration) (EndReport, error) {
+	const killWait = 5 * time.Second
+	var rep EndReport
+	live, _, err := t.Members()
+	if err != nil {
+		return rep, err
+	}
+	if len(live) == 0 {
+		_, rep.Zombies, _ = t.Members()
+		return rep, nil
+	}
+	for _, p := range live {
+		if sendSignal(p.PID, p.StartTicks, sig) == nil {
+			rep.Signalled = append(rep.Signalled, p.PID)
+		}
+		_ = sendSignal(p.PID, p.StartTicks, syscall.SIGCONT)
+	}
+	killAt := time.Now().Add(grace)
+	var giveUp time.Time
+	for {
+		live, zombies, err := t.Members()
+		if err != nil {
+			return rep, err
+		}
+		if len(live) == 0 {
+			rep.Zombies = zombies
+			return rep, nil
+		}
+		now := time.Now()
+		switch {
+		case giveUp.IsZero() && !now.Before(killAt):
+			for _, p := range live {
+				if sendSignal(p.PID, p.StartTicks, syscall.SIGKILL) == nil {
+					rep.Killed = append(rep.Killed, p.PID)
+				}
+			}
+			giveUp = now.Add(killWait)
+		case !giveUp.IsZero() && !now.Before(giveUp):
+			rep.Stuck, rep.Zombies = live, zombies
+			return rep, nil
+		}
+		time.Sleep(10 * time.Millisecond) // polling /proc: the processes are not our children
+	}
+}
+
+// Tagged is a group of processes carrying one run's tag.
+type Tagged struct {
+	RunID      string
+	TaskID     string
+	Supervisor string // "PID.TICKS" from WATCHDOG_SUPERVISOR
+	Procs      []ProcStat
+}
+
+// TaggedProcesses finds every live process (of this user, or every user's
+// for root) that carries a watchdog run tag, grouped by run id.
+func TaggedProcesses(runEnv, taskEnv, supEnv string) (map[string]*Tagged, error) {
+	all, err := Snapshot()
+	if err != nil {
+		return nil, err
+	}
+	guard.init()
+	euid := os.Geteuid()
+	out := make(map[string]*Tagged)
+	for _, p := range all {
+		if p.PID <= 1 || p.PID == guard.self || guard.ancestors[p.PID] || p.Zombie() {
+			continue
+		}
+		if euid != 0 && p.UID != euid {
+			continue
+		}
+		env := EnvValues(p.PID, runEnv, taskEnv, supEnv)
+		run := env[runEnv]
+		if run == "" {
+			continue
+		}
+		g := out[run]
+		if g == nil {
+			g = &Tagged{RunID: run, TaskID: env[taskEnv], Supervisor: env[supEnv]}
+			out[run] = g
+		}
+		g.Procs = append(g.Procs, p)
+	}
+	return out, nil
+}
