@@ -176,12 +176,17 @@ func sweepOnce(current string, o sweepOptions) sweepReport {
 	// the registries' business, not the untracked scan's.
 	runs := map[string]bool{}
 	runsComplete := indexErr == nil
+	loaded := map[string]*registry.Registry{}
 	for _, p := range append(append([]string{}, paths...), known...) {
+		if _, ok := loaded[p]; ok {
+			continue
+		}
 		r, err := loadQuiet(p)
 		if err != nil {
 			runsComplete = false
 			continue
 		}
+		loaded[p] = r
 		for _, id := range r.IDs() {
 			if _, run, ok := r.Peek(id); ok && run != "" {
 				runs[run] = true
@@ -190,7 +195,7 @@ func sweepOnce(current string, o sweepOptions) sweepReport {
 	}
 
 	for _, p := range paths {
-		evs, err := sweepRegistry(p, o)
+		evs, err := sweepRegistry(p, loaded[p], o)
 		if err != nil {
 			rep.Errors = append(rep.Errors, err.Error())
 		}
@@ -224,14 +229,15 @@ func loadQuiet(path string) (*registry.Registry, error) {
 // sweepRegistry plans and carries out the sweep of one registry: decisions
 // from a lock-free read, tree kills outside the lock, then one locked update
 // that records only what is still as it was seen.
-func sweepRegistry(path string, o sweepOptions) ([]sweepEvent, error) {
+func sweepRegistry(path string, r *registry.Registry, o sweepOptions) ([]sweepEvent, error) {
 	store, err := registry.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	r, err := store.Load()
-	if err != nil {
-		return nil, err
+	if r == nil {
+		if r, err = store.Load(); err != nil {
+			return nil, err
+		}
 	}
 	now := time.Now()
 	var evs []sweepEvent

@@ -71,6 +71,54 @@ type bench struct {
 
 var benches = []bench{
 	{"exec", "`watchdog exec --timeout 1m -- true` vs `timeout 1m true`, median wall", "≤ 1.3×", benchExec},
+	{"sweep", "`watchdog sweep`, 1,000 finished entries, nothing to do, median wall", "≤ 50 ms", benchSweep},
+}
+
+// fillRegistry writes a registry of n finished tasks the way exec does.
+func fillRegistry(wd, path string, n int) error {
+	// One real run gives a realistic entry; its bytes are then repeated.
+	os.Remove(path)
+	cmd := exec.Command(wd, "--registry", path, "exec", "--id", "seed", "--timeout", "1m", "--", "true")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("seed run: %v: %s", err, out)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	s := string(b)
+	start := strings.Index(s, `"seed":`) + len(`"seed":`)
+	end := strings.LastIndex(s, "\n}}")
+	entry := s[start:end]
+	var out strings.Builder
+	out.WriteString(`{"tasks":{`)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			out.WriteByte(',')
+		}
+		fmt.Fprintf(&out, "\n\"done-%04d\":%s", i, entry)
+	}
+	out.WriteString("\n}}\n")
+	return os.WriteFile(path, []byte(out.String()), 0o600)
+}
+
+func benchSweep(wd, dir string) (row, error) {
+	reg := filepath.Join(dir, "sweep", "process_registry.json")
+	os.MkdirAll(filepath.Dir(reg), 0o700)
+	if err := fillRegistry(wd, reg, 1000); err != nil {
+		return row{}, err
+	}
+	n := *rounds / 3
+	ds := make([]time.Duration, 0, n)
+	for i := 0; i < n; i++ {
+		d, err := timeRun([]string{wd, "--registry", reg, "sweep"})
+		if err != nil {
+			return row{}, err
+		}
+		ds = append(ds, d)
+	}
+	m := median(ds)
+	return row{ours: ms(m), ref: "-", ratio: "-", pass: m <= 50*time.Millisecond}, nil
 }
 
 func benchExec(wd, dir string) (row, error) {

@@ -39,27 +39,24 @@ func Parse(data []byte) (*Registry, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return r, nil
 	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(data, &top); err != nil {
+	top, tasks, kind, err := splitRegistry(data)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	if top == nil {
-		return nil, fmt.Errorf("%w: top level is null", ErrCorrupt)
+	switch kind {
+	case 0, 'n': // absent or null
+	case '{':
+		for _, m := range tasks {
+			r.entries[m.key] = &entry{raw: m.raw} // a duplicate id: the last one wins, as in encoding/json
+		}
+	default:
+		return nil, fmt.Errorf("%w: \"tasks\" is not an object", ErrCorrupt)
 	}
-	tasks, ok := top["tasks"]
-	delete(top, "tasks")
-	if len(top) > 0 {
-		r.extra = top
-	}
-	if !ok || bytes.Equal(bytes.TrimSpace(tasks), []byte("null")) {
-		return r, nil
-	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(tasks, &raw); err != nil {
-		return nil, fmt.Errorf("%w: \"tasks\" is not an object: %v", ErrCorrupt, err)
-	}
-	for id, b := range raw {
-		r.entries[id] = &entry{raw: b}
+	for _, m := range top {
+		if r.extra == nil {
+			r.extra = make(map[string]json.RawMessage)
+		}
+		r.extra[m.key] = m.raw
 	}
 	return r, nil
 }
@@ -176,8 +173,8 @@ func (r *Registry) Encode() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// Peek returns an entry's status and run id, decoding only those two
-// fields: scanning a large registry for running tasks stays cheap.
+// Peek returns an entry's status and run id without decoding the entry
+// where it can: scanning a large registry for running tasks stays cheap.
 // ok is false for an entry that does not decode.
 func (r *Registry) Peek(id string) (status, runID string, ok bool) {
 	e, found := r.entries[id]
@@ -190,6 +187,12 @@ func (r *Registry) Peek(id string) (status, runID string, ok bool) {
 	if e.err != nil {
 		return "", "", false
 	}
+	// Fast path: one scan for the two top-level strings.
+	if st, ok := topLevelString(e.raw, "status"); ok {
+		if run, ok := topLevelString(e.raw, "run_id"); ok || !bytes.Contains(e.raw, []byte(`"run_id"`)) {
+			return st, run, true
+		}
+	}
 	var p struct {
 		Status string `json:"status"`
 		RunID  string `json:"run_id"`
@@ -198,4 +201,56 @@ func (r *Registry) Peek(id string) (status, runID string, ok bool) {
 		return "", "", false
 	}
 	return p.Status, p.RunID, true
+}
+
+// topLevelString returns the plain string value of member name at the top
+// level of the object raw, scanning once without decoding. It reports false
+// when the member is absent, not a string, or escaped: then the caller
+// decodes properly.
+func topLevelString(raw []byte, name string) (string, bool) {
+	depth := 0
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; c {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		case '"':
+			end := i + 1
+			for end < len(raw) && raw[end] != '"' {
+				if raw[end] == '\\' {
+					end++
+				}
+				end++
+			}
+			if end >= len(raw) {
+				return "", false
+			}
+			str := raw[i+1 : end]
+			i = end
+			if depth != 1 || string(str) != name {
+				continue
+			}
+			// A key at the top level: skip blanks and the colon.
+			j := i + 1
+			for j < len(raw) && (raw[j] == ' ' || raw[j] == ':' || raw[j] == '\n' || raw[j] == '\t' || raw[j] == '\r') {
+				j++
+			}
+			if j >= len(raw) || raw[j] != '"' {
+				return "", false
+			}
+			k := j + 1
+			for k < len(raw) && raw[k] != '"' {
+				if raw[k] == '\\' {
+					return "", false
+				}
+				k++
+			}
+			if k >= len(raw) {
+				return "", false
+			}
+			return string(raw[j+1 : k]), true
+		}
+	}
+	return "", false
 }

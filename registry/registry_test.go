@@ -209,3 +209,31 @@ func TestFailedWriteKeepsPrevious(t *testing.T) {
 		}
 	}
 }
+
+// Peek's fast path agrees with a full decode on every shape of entry.
+func TestPeekMatchesDecode(t *testing.T) {
+	entries := []string{
+		`{"mode":"native","command":"sh -c '{\"status\":\"running\"}'","status":"completed","run_id":"abc","native":{"pid":1,"status":"x"}}`,
+		`{"native":{"status":"running","run_id":"inner"},"status":"failed","run_id":"outer"}`,
+		`{ "status" : "running" , "run_id" : "r1" }`,
+		`{"status":"running"}`,
+		`{"status":"ru\u006enning","run_id":"e\"x"}`,
+		`{"command":"a\\","status":"cancelled","run_id":"z"}`,
+		`{"labels":{"run_id":"no"},"status":"completed"}`,
+	}
+	for _, raw := range entries {
+		r, err := Parse([]byte(`{"tasks":{"x":` + raw + `}}`))
+		if err != nil {
+			t.Fatalf("%s: %v", raw, err)
+		}
+		st, run, ok := r.Peek("x")
+		var want struct {
+			Status string `json:"status"`
+			RunID  string `json:"run_id"`
+		}
+		json.Unmarshal([]byte(raw), &want)
+		if !ok || st != want.Status || run != want.RunID {
+			t.Errorf("Peek(%s) = %q %q %v; want %q %q", raw, st, run, ok, want.Status, want.RunID)
+		}
+	}
+}
