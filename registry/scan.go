@@ -75,7 +75,7 @@ func (s *scanner) object(depth int, split bool) ([]member, error) {
 		if split {
 			key := string(s.data[kstart+1 : vstartKeyEnd(s.data, kstart)])
 			if !plain {
-				key, err = unquote(s.data[kstart:vstartKeyEnd(s.data, kstart)+1])
+				key, err = unquote(s.data[kstart : vstartKeyEnd(s.data, kstart)+1])
 				if err != nil {
 					return nil, err
 				}
