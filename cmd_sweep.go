@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -373,9 +372,7 @@ func sweepUntracked(runs map[string]bool, o sweepOptions, rep *sweepReport) []sw
 
 func printSweep(stdout, stderr io.Writer, rep sweepReport, asJSON bool) {
 	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(rep)
+		_ = writeJSON(stdout, rep)
 		return
 	}
 	for _, ev := range rep.Actions {

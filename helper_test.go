@@ -35,6 +35,7 @@ func childMain() {
 	alloc := fs.Int("alloc-mb", 0, "hold this many MiB of touched memory")
 	role := fs.String("role", "", "internal: descendant role")
 	signals := fs.Int("signals", 0, "with -trap: exit with -exit after this many trapped signals")
+	spawnAlloc := fs.Int("spawn-alloc-mb", 0, "descendants hold this many MiB")
 	spawnIgnore := fs.String("spawn-ignore", "", "descendants ignore these comma-separated signals")
 	fs.Parse(os.Args[1:])
 
@@ -50,6 +51,12 @@ func childMain() {
 			signal.Notify(trapped, sig)
 		}
 	}
+	if *alloc > 0 {
+		held = make([]byte, *alloc<<20)
+		for i := 0; i < len(held); i += 4096 {
+			held[i] = 1
+		}
+	}
 	// The pidfile is written once signal dispositions are in place, so a
 	// test that sees it knows the process already ignores or traps.
 	if *pidfile != "" {
@@ -62,18 +69,11 @@ func childMain() {
 		}
 		fmt.Printf("%s=%s\n", name, v)
 	}
-	var hold []byte
-	if *alloc > 0 {
-		hold = make([]byte, *alloc<<20)
-		for i := 0; i < len(hold); i += 4096 {
-			hold[i] = 1
-		}
-	}
 	switch *role {
 	case "daemon-parent":
 		// The first fork of a double fork: start the daemon, then exit so
 		// it is orphaned.
-		startSelf(*dir, "daemon", *ignore, true, false)
+		startSelf(*dir, "daemon", *ignore, *alloc, true, false)
 		os.Exit(0)
 	case "":
 	default:
@@ -83,13 +83,13 @@ func childMain() {
 	for _, kind := range split(*spawn) {
 		switch kind {
 		case "grandchild":
-			startSelf(*dir, kind, *spawnIgnore, false, false)
+			startSelf(*dir, kind, *spawnIgnore, *spawnAlloc, false, false)
 		case "setsid":
-			startSelf(*dir, kind, *spawnIgnore, true, false)
+			startSelf(*dir, kind, *spawnIgnore, *spawnAlloc, true, false)
 		case "pgrp":
-			startSelf(*dir, kind, *spawnIgnore, false, true)
+			startSelf(*dir, kind, *spawnIgnore, *spawnAlloc, false, true)
 		case "daemon":
-			cmd := startSelf(*dir, "daemon-parent", *spawnIgnore, false, false)
+			cmd := startSelf(*dir, "daemon-parent", *spawnIgnore, *spawnAlloc, false, false)
 			cmd.Wait()
 			waitFile(filepath.Join(*dir, "daemon.pid"))
 		default:
@@ -109,7 +109,6 @@ func childMain() {
 	if *sleep > 0 {
 		timeout = time.After(*sleep)
 	} else if !*hang && trapped == nil {
-		runtimeKeep(hold)
 		os.Exit(*exit)
 	}
 	for {
@@ -121,26 +120,22 @@ func childMain() {
 				os.Exit(*exit)
 			}
 		case <-timeout:
-			runtimeKeep(hold)
 			os.Exit(*exit)
 		}
 	}
 }
 
-func runtimeKeep(b []byte) {
-	if len(b) > 0 && b[0] == 2 {
-		fmt.Print("")
-	}
-}
+// held keeps -alloc-mb memory reachable for the life of the process.
+var held []byte
 
 // startSelf starts another wd-child in a descendant role; it writes
 // DIR/ROLE.pid itself.
-func startSelf(dir, role, ignore string, setsid, setpgid bool) *exec.Cmd {
+func startSelf(dir, role, ignore string, allocMB int, setsid, setpgid bool) *exec.Cmd {
 	self, err := exec.LookPath("wd-child")
 	if err != nil {
 		self = os.Args[0]
 	}
-	args := []string{"-role", role, "-dir", dir, "-ignore", ignore}
+	args := []string{"-role", role, "-dir", dir, "-ignore", ignore, "-alloc-mb", strconv.Itoa(allocMB)}
 	if role != "daemon-parent" {
 		args = append(args, "-pidfile", filepath.Join(dir, role+".pid"))
 	}

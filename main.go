@@ -31,7 +31,7 @@ func main() {
 // unlocks and tree kills always run.
 func run(args []string, stderr io.Writer) (int, syscall.Signal) {
 	app := newApp(stderr)
-	err := app.Run(args)
+	err := app.Run(reorderArgs(args, app.Commands))
 	if err == nil {
 		return 0, 0
 	}

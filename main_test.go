@@ -116,6 +116,7 @@ func scriptParams(dir string) testscript.Params {
 			"chownfile": cmdChown,
 			"pidvar":    cmdPidvar,
 			"regput":    cmdRegput,
+			"regfill":   cmdRegfill,
 		},
 	}
 }
@@ -472,4 +473,23 @@ func cmdRegput(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("regput: %v", err)
 	}
 	ts.Check(s.Update(func(r *registry.Registry) error { r.Put(args[0], &t); return nil }))
+}
+
+// regfill N: add N finished tasks (done-0000...), completed a day apart
+// going back from now, in one update.
+func cmdRegfill(ts *testscript.TestScript, neg bool, args []string) {
+	n, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	s, err := registry.Open(ts.Getenv("WATCHDOG_REGISTRY"))
+	ts.Check(err)
+	now := time.Now()
+	ts.Check(s.Update(func(r *registry.Registry) error {
+		for i := 0; i < n; i++ {
+			at := registry.FormatTime(now.Add(-time.Duration(i+1) * time.Minute))
+			code := 0
+			r.Put(fmt.Sprintf("done-%04d", i), &registry.Task{Mode: registry.ModeNative, Command: "true", Status: registry.StatusCompleted,
+				StartedAt: at, CompletedAt: at, ExitCode: &code, ConstitutionRules: []string{}})
+		}
+		return nil
+	}))
 }

@@ -70,17 +70,26 @@ func EndTree(t *Tree, sig syscall.Signal, grace time.Duration) (EndReport, error
 		_ = sendSignal(p.PID, p.StartTicks, syscall.SIGCONT)
 	}
 	killAt := time.Now().Add(grace)
-	var giveUp time.Time
+	var giveUp, zombieWait time.Time
 	for {
 		live, zombies, err := t.Members()
 		if err != nil {
 			return rep, err
 		}
-		if len(live) == 0 {
-			rep.Zombies = zombies
-			return rep, nil
-		}
 		now := time.Now()
+		if len(live) == 0 {
+			// A zombie whose parent is alive is usually reaped a moment
+			// later; report only those that stay.
+			if len(zombies) > 0 && zombieWait.IsZero() {
+				zombieWait = now.Add(time.Second)
+			}
+			if len(zombies) == 0 || now.After(zombieWait) {
+				rep.Zombies = zombies
+				return rep, nil
+			}
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
 		switch {
 		case giveUp.IsZero() && !now.Before(killAt):
 			for _, p := range live {

@@ -120,3 +120,24 @@ func signalEach(procs []ProcStat, sig syscall.Signal) (int, error) {
 	}
 	return n, firstErr
 }
+
+// MembersIn is Members over a snapshot taken once for many trees.
+func (t *Tree) MembersIn(all []ProcStat) (live, zombies []ProcStat) {
+	in := t.match(all)
+	for _, p := range all {
+		switch {
+		case !in[p.PID]:
+		case p.Zombie():
+			zombies = append(zombies, p)
+		default:
+			live = append(live, p)
+		}
+	}
+	return live, zombies
+}
+
+// PageSize is the size of the pages RSSPages counts.
+var PageSize = int64(os.Getpagesize())
+
+// ClockTicks is the unit of CPUTicks per second.
+const ClockTicks = clockTicks

@@ -1,0 +1,451 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/watchdog-run/watchdog/registry"
+	"github.com/watchdog-run/watchdog/supervise"
+)
+
+var jsonFlag = &cli.BoolFlag{Name: "json", Usage: "print JSON (the schema in the README)"}
+
+var listCommand = &cli.Command{
+	Name:    "list",
+	Aliases: []string{"ps"},
+	Usage:   "every task, newest first, with live resource use of its whole tree",
+	Description: `Columns: id, mode, status, pid or container, started, elapsed (or how long
+it ran), time left to its deadline, CPU% (average over the processes' lives)
+and memory of every live process of the task's tree, exit code or reason,
+command. Colours only on a terminal, never with NO_COLOR.`,
+	Flags:        []cli.Flag{jsonFlag, &cli.BoolFlag{Name: "running", Aliases: []string{"r"}, Usage: "only running tasks"}, registryFlag},
+	OnUsageError: usageError,
+	Action: func(c *cli.Context) error {
+		store, err := openStore(c)
+		if err != nil {
+			return err
+		}
+		var filter func(*registry.Task) bool
+		if c.Bool("running") {
+			filter = func(t *registry.Task) bool { return t.Status == registry.StatusRunning }
+		}
+		views, err := loadViews(store, filter, false)
+		if err != nil {
+			return fail(err, "")
+		}
+		if c.Bool("json") {
+			return writeJSON(c.App.Writer, struct {
+				Registry string     `json:"registry"`
+				Tasks    []taskView `json:"tasks"`
+			}{store.Path, nonNil(views)})
+		}
+		printList(c.App.Writer, views, colorOn(c.App.Writer))
+		return nil
+	},
+}
+
+func nonNil(v []taskView) []taskView {
+	if v == nil {
+		return []taskView{}
+	}
+	return v
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// colorOn: colours only for a terminal, and never with NO_COLOR set.
+func colorOn(w io.Writer) bool {
+	if _, ok := os.LookupEnv("NO_COLOR"); ok {
+		return false
+	}
+	f, ok := w.(*os.File)
+	return ok && isTerminal(int(f.Fd()))
+}
+
+func paint(on bool, status, s string) string {
+	if !on {
+		return s
+	}
+	code := ""
+	switch status {
+	case registry.StatusRunning:
+		code = "36" // cyan
+	case registry.StatusCompleted:
+		code = "32"
+	case registry.StatusFailed:
+		code = "31"
+	case registry.StatusCancelled:
+		code = "33"
+	}
+	if code == "" {
+		return s
+	}
+	return "\x1b[" + code + "m" + s + "\x1b[0m"
+}
+
+func printList(w io.Writer, views []taskView, color bool) {
+	if len(views) == 0 {
+		fmt.Fprintln(w, "no tasks")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tMODE\tSTATUS\tPID/CONTAINER\tSTARTED\tELAPSED\tLEFT\tCPU%\tMEM\tEXIT\tCOMMAND")
+	for _, v := range views {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			v.ID, v.Mode, paint(color, v.Status, v.Status), where(v), startedShort(v), humanDuration(v.ElapsedSeconds),
+			left(v), cpuCol(v), memCol(v), exitCol(v), truncate(v.Command, 60))
+	}
+	tw.Flush()
+}
+
+func where(v taskView) string {
+	switch {
+	case v.ContainerName != "":
+		return v.ContainerName
+	case v.PID != 0:
+		return fmt.Sprint(v.PID)
+	}
+	return "-"
+}
+
+func startedShort(v taskView) string {
+	if v.started.IsZero() {
+		return "-"
+	}
+	t := v.started.Local()
+	if time.Since(t) < 20*time.Hour {
+		return t.Format("15:04:05")
+	}
+	return t.Format("Jan 02 15:04")
+}
+
+func left(v taskView) string {
+	if v.RemainingSeconds == nil {
+		return "-"
+	}
+	if *v.RemainingSeconds < 0 {
+		return "overdue " + humanDuration(-*v.RemainingSeconds)
+	}
+	return humanDuration(*v.RemainingSeconds)
+}
+
+func cpuCol(v taskView) string {
+	if v.Status != registry.StatusRunning || v.Mode != registry.ModeNative {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", v.CPUPercent)
+}
+
+func memCol(v taskView) string {
+	if v.Status != registry.StatusRunning || v.Mode != registry.ModeNative {
+		return "-"
+	}
+	return humanBytes(v.MemoryBytes)
+}
+
+func exitCol(v taskView) string {
+	var parts []string
+	if v.ExitCode != nil {
+		parts = append(parts, fmt.Sprint(*v.ExitCode))
+	}
+	if v.Reason != "" && v.Reason != registry.ReasonExited {
+		parts = append(parts, v.Reason)
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, " ")
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+var checkCommand = &cli.Command{
+	Name:         "check",
+	Aliases:      []string{"status"},
+	Usage:        "one task in detail: its record, whether each process is really alive, live resource use",
+	ArgsUsage:    "ID",
+	Flags:        []cli.Flag{jsonFlag, registryFlag},
+	OnUsageError: usageError,
+	Action: func(c *cli.Context) error {
+		id, err := oneID(c)
+		if err != nil {
+			return err
+		}
+		store, err := openStore(c)
+		if err != nil {
+			return err
+		}
+		t, err := getTask(store, id)
+		if err != nil {
+			return err
+		}
+		v := newView(id, t, takeSnapshot(), true)
+		if c.Bool("json") {
+			return writeJSON(c.App.Writer, v)
+		}
+		printCheck(c.App.Writer, v, t, colorOn(c.App.Writer))
+		return nil
+	},
+}
+
+// oneID takes the single task id argument.
+func oneID(c *cli.Context) (string, error) {
+	if c.NArg() != 1 {
+		return "", failf("watchdog "+c.Command.Name+" T001", "%s takes one task id, got %d arguments", c.Command.Name, c.NArg())
+	}
+	id := c.Args().First()
+	if err := registry.ValidateID(id); err != nil {
+		return "", fail(err, "")
+	}
+	return id, nil
+}
+
+// getTask loads one task. An unknown id exits 1: the question was fine, the
+// answer is "no such task".
+func getTask(store *registry.Store, id string) (*registry.Task, error) {
+	r, err := store.Load()
+	if err != nil {
+		return nil, fail(err, "")
+	}
+	t, err := r.Get(id)
+	if err != nil {
+		return nil, fail(err, "the entry is kept as it is; remove it with a text editor if it is garbage")
+	}
+	if t == nil {
+		return nil, &exitError{code: 1, msg: fmt.Sprintf("no task %q in %s", id, store.Path), hint: "watchdog list shows the tasks there"}
+	}
+	return t, nil
+}
+
+func printCheck(w io.Writer, v taskView, t *registry.Task, color bool) {
+	p := func(k, format string, a ...any) { fmt.Fprintf(w, "%-12s "+format+"\n", append([]any{k + ":"}, a...)...) }
+	p("task", "%s", v.ID)
+	p("status", "%s", paint(color, v.Status, statusLine(v)))
+	p("command", "%s", v.Command)
+	p("mode", "%s", v.Mode)
+	if v.StartedAt != "" {
+		p("started", "%s (%s ago)", v.StartedAt, humanDuration(time.Since(v.started).Seconds()))
+	}
+	if v.CompletedAt != "" {
+		p("completed", "%s (ran %s)", v.CompletedAt, humanDuration(v.ElapsedSeconds))
+	} else {
+		p("elapsed", "%s", humanDuration(v.ElapsedSeconds))
+	}
+	if v.Deadline != "" {
+		p("deadline", "%s (%s)", v.Deadline, left(v))
+	}
+	if s := v.Supervisor; s != nil {
+		p("supervisor", "pid %d on %s, %s", s.PID, s.Host, aliveWord(s.Alive))
+	} else if v.Mode == registry.ModeNative {
+		p("supervisor", "none recorded (the earlier tool's entry, or registered)")
+	}
+	if v.ContainerName != "" {
+		p("container", "%s %s", v.ContainerName, shortID(v.ContainerID))
+	}
+	if t.Native != nil {
+		rec := "gone, or another process now"
+		if supervise.CommandAlive(t) {
+			rec = "alive (start time matches)"
+		}
+		p("pid", "%d (group %d): %s", t.Native.PID, t.Native.PGID, rec)
+	}
+	if v.Status == registry.StatusRunning && v.Mode == registry.ModeNative {
+		p("tree", "%d live process(es), CPU %.1f%%, memory %s", v.ProcessCount, v.CPUPercent, humanBytes(v.MemoryBytes))
+		for _, pr := range v.Processes {
+			mark := ""
+			if pr.Recorded {
+				mark = " (recorded)"
+			}
+			fmt.Fprintf(w, "%-12s pid %d ppid %d pgid %d state %s cpu %.1f%% mem %s%s\n", "", pr.PID, pr.PPID, pr.PGID, pr.State, pr.CPUPercent, humanBytes(pr.MemoryBytes), mark)
+		}
+	}
+	for k, val := range v.Labels {
+		p("label", "%s=%s", k, val)
+	}
+	if len(v.ConstitutionRules) > 0 {
+		p("rules", "%s", strings.Join(v.ConstitutionRules, ", "))
+	}
+	if v.RunID != "" {
+		p("run id", "%s", v.RunID)
+	}
+	if v.Error != "" {
+		p("error", "%s", v.Error)
+	}
+}
+
+func statusLine(v taskView) string {
+	s := v.Status
+	if v.Reason != "" {
+		s += " (" + v.Reason + ")"
+	}
+	if v.ExitCode != nil {
+		s += fmt.Sprintf(", exit %d", *v.ExitCode)
+	}
+	if v.Signal != "" {
+		s += ", signal " + v.Signal
+	}
+	return s
+}
+
+func aliveWord(b bool) string {
+	if b {
+		return "alive"
+	}
+	return "gone"
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+var statsCommand = &cli.Command{
+	Name:         "stats",
+	Usage:        "counts of tasks by status",
+	Flags:        []cli.Flag{jsonFlag, registryFlag},
+	OnUsageError: usageError,
+	Action: func(c *cli.Context) error {
+		store, err := openStore(c)
+		if err != nil {
+			return err
+		}
+		r, err := store.Load()
+		if err != nil {
+			return fail(err, "")
+		}
+		st := struct {
+			Total     int            `json:"total"`
+			Running   int            `json:"running"`
+			Completed int            `json:"completed"`
+			Failed    int            `json:"failed"`
+			Cancelled int            `json:"cancelled"`
+			Other     int            `json:"other"`
+			Reasons   map[string]int `json:"failed_by_reason"`
+		}{Reasons: map[string]int{}}
+		for _, id := range r.IDs() {
+			st.Total++
+			status, _, ok := r.Peek(id)
+			switch {
+			case !ok:
+				st.Other++
+			case status == registry.StatusRunning:
+				st.Running++
+			case status == registry.StatusCompleted:
+				st.Completed++
+			case status == registry.StatusFailed:
+				st.Failed++
+				if t, err := r.Get(id); err == nil && t.Reason != "" {
+					st.Reasons[t.Reason]++
+				}
+			case status == registry.StatusCancelled:
+				st.Cancelled++
+			default:
+				st.Other++
+			}
+		}
+		if c.Bool("json") {
+			return writeJSON(c.App.Writer, st)
+		}
+		w := c.App.Writer
+		fmt.Fprintf(w, "total      %d\nrunning    %d\ncompleted  %d\nfailed     %d\ncancelled  %d\n", st.Total, st.Running, st.Completed, st.Failed, st.Cancelled)
+		if st.Other > 0 {
+			fmt.Fprintf(w, "other      %d\n", st.Other)
+		}
+		for _, reason := range []string{registry.ReasonExited, registry.ReasonSignaled, registry.ReasonTimeout, registry.ReasonOrphaned, registry.ReasonLost, registry.ReasonStartErr} {
+			if n := st.Reasons[reason]; n > 0 {
+				fmt.Fprintf(w, "  failed (%s) %d\n", reason, n)
+			}
+		}
+		return nil
+	},
+}
+
+var reportCommand = &cli.Command{
+	Name:  "report",
+	Usage: "resource use of every running task's whole tree, sampled now",
+	Flags: []cli.Flag{jsonFlag, registryFlag,
+		&cli.StringFlag{Name: "sample", Usage: "measure CPU over this `DURATION`", Value: "500ms"}},
+	OnUsageError: usageError,
+	Action: func(c *cli.Context) error {
+		store, err := openStore(c)
+		if err != nil {
+			return err
+		}
+		sample, err := supervise.ParseDuration(c.String("sample"))
+		if err != nil || sample <= 0 || sample > time.Minute {
+			return failf("", "--sample: want a duration between 1ms and 1m, not %q", c.String("sample"))
+		}
+		running := func(t *registry.Task) bool { return t.Status == registry.StatusRunning }
+		before, err := loadViews(store, running, true)
+		if err != nil {
+			return fail(err, "")
+		}
+		time.Sleep(sample) // the measurement interval itself, not synchronisation
+		after, err := loadViews(store, running, true)
+		if err != nil {
+			return fail(err, "")
+		}
+		sampleCPU(before, after, sample)
+		if c.Bool("json") {
+			return writeJSON(c.App.Writer, struct {
+				SampleSeconds float64    `json:"sample_seconds"`
+				Tasks         []taskView `json:"tasks"`
+			}{sample.Seconds(), nonNil(after)})
+		}
+		if len(after) == 0 {
+			fmt.Fprintln(c.App.Writer, "no running tasks")
+			return nil
+		}
+		tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tPROCS\tCPU%\tMEM\tELAPSED\tLEFT\tCOMMAND")
+		for _, v := range after {
+			fmt.Fprintf(tw, "%s\t%d\t%.1f\t%s\t%s\t%s\t%s\n", v.ID, v.ProcessCount, v.CPUPercent, humanBytes(v.MemoryBytes),
+				humanDuration(v.ElapsedSeconds), left(v), truncate(v.Command, 60))
+		}
+		return tw.Flush()
+	},
+}
+
+// sampleCPU replaces lifetime averages with use over the sample, from the
+// CPU ticks of processes present in both reads.
+func sampleCPU(before, after []taskView, d time.Duration) {
+	prev := map[int]uint64{}
+	for _, v := range before {
+		for _, p := range v.Processes {
+			prev[p.PID] = p.ticks
+		}
+	}
+	for i := range after {
+		v := &after[i]
+		var total float64
+		for j := range v.Processes {
+			p := &v.Processes[j]
+			p.CPUPercent = 0
+			if pt, ok := prev[p.PID]; ok && p.ticks >= pt {
+				p.CPUPercent = round1(float64(p.ticks-pt) / supervise.ClockTicks / d.Seconds() * 100)
+			}
+			total += p.CPUPercent
+		}
+		v.CPUPercent = round1(total)
+	}
+}

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/watchdog-run/watchdog/registry"
+	"github.com/watchdog-run/watchdog/supervise"
+)
+
+// taskView is one task as the reading commands show it. Its JSON form is
+// the documented, stable schema of `--json` output: times are RFC 3339,
+// durations are seconds, absent values are omitted.
+type taskView struct {
+	ID                string            `json:"id"`
+	Mode              string            `json:"mode"`
+	Status            string            `json:"status"`
+	Reason            string            `json:"reason,omitempty"`
+	ExitCode          *int              `json:"exit_code,omitempty"`
+	Signal            string            `json:"signal,omitempty"`
+	Command           string            `json:"command"`
+	Argv              []string          `json:"argv,omitempty"`
+	PID               int               `json:"pid,omitempty"`
+	PGID              int               `json:"pgid,omitempty"`
+	ContainerID       string            `json:"container_id,omitempty"`
+	ContainerName     string            `json:"container_name,omitempty"`
+	StartedAt         string            `json:"started_at,omitempty"`
+	CompletedAt       string            `json:"completed_at,omitempty"`
+	Deadline          string            `json:"deadline,omitempty"`
+	ElapsedSeconds    float64           `json:"elapsed_seconds"`
+	RemainingSeconds  *float64          `json:"remaining_seconds,omitempty"`
+	TimeoutSeconds    float64           `json:"timeout_seconds,omitempty"`
+	RunID             string            `json:"run_id,omitempty"`
+	Labels            map[string]string `json:"labels,omitempty"`
+	ConstitutionRules []string          `json:"constitution_rules,omitempty"`
+	Supervisor        *supervisorView   `json:"supervisor,omitempty"`
+	Alive             bool              `json:"alive"`
+	Processes         []procView        `json:"processes,omitempty"`
+	ProcessCount      int               `json:"process_count"`
+	CPUPercent        float64           `json:"cpu_percent"`
+	MemoryBytes       int64             `json:"memory_bytes"`
+	Error             string            `json:"error,omitempty"`
+
+	started time.Time
+}
+
+type supervisorView struct {
+	PID   int    `json:"pid"`
+	Host  string `json:"host,omitempty"`
+	Alive bool   `json:"alive"`
+}
+
+type procView struct {
+	PID         int     `json:"pid"`
+	PPID        int     `json:"ppid"`
+	PGID        int     `json:"pgid"`
+	State       string  `json:"state"`
+	CPUPercent  float64 `json:"cpu_percent"`
+	MemoryBytes int64   `json:"memory_bytes"`
+	Recorded    bool    `json:"recorded"` // the pid the registry holds (its start time matches)
+
+	ticks uint64 // CPU ticks so far, for sampling
+}
+
+// snapshot is one read of every process, shared by all the tasks shown.
+type snapshot struct {
+	procs []supervise.ProcStat
+	at    time.Time
+	boot  time.Time
+}
+
+func takeSnapshot() *snapshot {
+	all, _ := supervise.Snapshot()
+	return &snapshot{procs: all, at: time.Now(), boot: supervise.StartWallTime(0)}
+}
+
+func newView(id string, t *registry.Task, snap *snapshot, withProcs bool) taskView {
+	v := taskView{ID: id, Mode: t.Mode, Status: t.Status, Reason: t.Reason, ExitCode: t.ExitCode, Signal: t.Signal,
+		Command: t.Command, Argv: t.Argv, StartedAt: t.StartedAt, CompletedAt: t.CompletedAt, Deadline: t.Deadline,
+		TimeoutSeconds: t.TimeoutSeconds, RunID: t.RunID, Labels: t.Labels, ConstitutionRules: t.ConstitutionRules, Error: t.Error}
+	if v.Mode == "" {
+		v.Mode = registry.ModeNative
+	}
+	if n := t.Native; n != nil {
+		v.PID, v.PGID = n.PID, n.PGID
+	}
+	if d := t.Docker; d != nil {
+		v.ContainerID, v.ContainerName = d.ContainerID, d.ContainerName
+	}
+	v.started = t.Started()
+	end := snap.at
+	if t.Finished() {
+		if c := t.Completed(); !c.IsZero() {
+			end = c
+		}
+	}
+	if !v.started.IsZero() && end.After(v.started) {
+		v.ElapsedSeconds = round1(end.Sub(v.started).Seconds())
+	}
+	if dl := t.DeadlineTime(); !dl.IsZero() && !t.Finished() {
+		left := round1(dl.Sub(snap.at).Seconds())
+		v.RemainingSeconds = &left
+	}
+	if s := t.Supervisor; s != nil {
+		v.Supervisor = &supervisorView{PID: s.PID, Host: s.Host, Alive: supervise.SupervisorAlive(t)}
+	}
+	if t.Status == registry.StatusRunning && t.Native != nil {
+		live, _ := supervise.TaskTree(t).MembersIn(snap.procs)
+		v.ProcessCount = len(live)
+		v.Alive = len(live) > 0
+		var ticks uint64
+		for _, p := range live {
+			ticks += p.CPUTicks
+			mem := p.RSSPages * supervise.PageSize
+			v.MemoryBytes += mem
+			if withProcs {
+				v.Processes = append(v.Processes, procView{PID: p.PID, PPID: p.PPID, PGID: p.PGID, State: string(p.State),
+					CPUPercent: round1(cpuPercent(p.CPUTicks, p.StartTicks, snap)), MemoryBytes: mem,
+					Recorded: p.PID == t.Native.PID, ticks: p.CPUTicks})
+			}
+		}
+		if !v.started.IsZero() {
+			if secs := snap.at.Sub(v.started).Seconds(); secs > 0 {
+				v.CPUPercent = round1(float64(ticks) / supervise.ClockTicks / secs * 100)
+			}
+		}
+	}
+	return v
+}
+
+// cpuPercent is a process's average CPU use over its life.
+func cpuPercent(cpu, start uint64, snap *snapshot) float64 {
+	if snap.boot.IsZero() {
+		return 0
+	}
+	life := snap.at.Sub(snap.boot.Add(time.Duration(start) * time.Second / supervise.ClockTicks)).Seconds()
+	if life <= 0 {
+		return 0
+	}
+	return float64(cpu) / supervise.ClockTicks / life * 100
+}
+
+func round1(f float64) float64 { return float64(int64(f*10+0.5*sign(f))) / 10 }
+
+func sign(f float64) float64 {
+	if f < 0 {
+		return -1
+	}
+	return 1
+}
+
+// loadViews reads the registry and builds the views, newest first.
+// Entries that do not decode are reported on stderr and skipped.
+func loadViews(store *registry.Store, filter func(*registry.Task) bool, withProcs bool) ([]taskView, error) {
+	r, err := store.Load()
+	if err != nil {
+		return nil, err
+	}
+	snap := takeSnapshot()
+	var views []taskView
+	for _, id := range r.IDs() {
+		t, err := r.Get(id)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "watchdog: warning: %v (entry kept as it is)\n", err)
+			continue
+		}
+		if filter != nil && !filter(t) {
+			continue
+		}
+		views = append(views, newView(id, t, snap, withProcs))
+	}
+	sort.SliceStable(views, func(i, j int) bool {
+		if !views[i].started.Equal(views[j].started) {
+			return views[i].started.After(views[j].started)
+		}
+		return views[i].ID < views[j].ID
+	})
+	return views, nil
+}
+
+// human formats durations and sizes for tables.
+func humanDuration(secs float64) string {
+	if secs < 0 {
+		return "-" + humanDuration(-secs)
+	}
+	d := time.Duration(secs * float64(time.Second))
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%.0fs", d.Seconds())
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	default:
+		return fmt.Sprintf("%dd%02dh", int(d.Hours())/24, int(d.Hours())%24)
+	}
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1fG", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1fM", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.0fK", float64(n)/(1<<10))
+	default:
+		return fmt.Sprintf("%dB", n)
+	}
+}
