@@ -236,7 +236,9 @@ func getTask(store *registry.Store, id string) (*registry.Task, error) {
 }
 
 func printCheck(w io.Writer, v taskView, t *registry.Task, color bool) {
-	p := func(k, format string, a ...any) { fmt.Fprintf(w, "%-12s "+format+"\n", append([]any{k + ":"}, a...)...) }
+	p := func(k, format string, a ...any) {
+		fmt.Fprintf(w, "%-12s "+format+"\n", append([]any{k + ":"}, a...)...)
+	}
 	p("task", "%s", v.ID)
 	p("status", "%s", paint(color, v.Status, statusLine(v)))
 	p("command", "%s", v.Command)

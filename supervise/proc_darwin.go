@@ -126,4 +126,5 @@ const treeSupported = false
 
 // EnvValues is not available on macOS (see HasEnv).
 func EnvValues(pid int, names ...string) map[string]string { return nil }
+
 const clockTicks = 100 // CPUTicks are not read on macOS
