@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"syscall"
@@ -58,6 +59,7 @@ fails at once instead of hanging. Use --foreground for interactive programs
 type execOptions struct {
 	id              string
 	argv            []string
+	path            string // the program, already resolved (PATH shims); empty: resolve argv[0]
 	timeout         time.Duration
 	killAfter       time.Duration
 	signal          syscall.Signal
@@ -144,15 +146,42 @@ func execAction(c *cli.Context) error {
 	if o.id == "" {
 		o.id = "task-" + runID[:8]
 	}
-	return superviseTask(c, store, o, runID)
+	return superviseTask(store, o, runID, runMode{prog: "watchdog", stderr: c.App.ErrWriter, quote: quoteASCII})
+}
+
+// runMode is how a supervised run behaves beyond its options.
+type runMode struct {
+	prog   string // message prefix: "watchdog", or how the timeout shim was invoked
+	stderr io.Writer
+	// coreutils gives the run GNU timeout's process-group behaviour.
+	coreutils bool
+	// bestEffort makes registry trouble a warning (printed once) instead of
+	// a failure: a drop-in never fails where timeout would not.
+	bestEffort bool
+	quote      func(string) string
+}
+
+func (m runMode) warn(format string, a ...any) {
+	fmt.Fprintf(m.stderr, "%s: warning: "+format+"\n", append([]any{m.prog}, a...)...)
 }
 
 // superviseTask is the life of one native task: check the id, start the
-// command and record it in one registry update, supervise it, record the end.
-func superviseTask(c *cli.Context, store *registry.Store, o *execOptions, runID string) error {
-	path, resolveErr := launch.Resolve(o.argv[0])
+// command and record it in one registry update, supervise it, record the
+// end. store may be nil in best-effort mode (no record). It always returns
+// an *exitError: the status to leave with and what to say.
+func superviseTask(store *registry.Store, o *execOptions, runID string, m runMode) error {
+	path, resolveErr := o.path, error(nil)
+	if path == "" {
+		path, resolveErr = launch.Resolve(o.argv[0])
+	}
 	tag := launch.RunTag(runID)
-	sup := supervise.New(supervise.Config{
+	var verbose io.Writer
+	if o.verbose {
+		verbose = m.stderr
+	}
+	recorded := false
+	var sup *supervise.Supervisor
+	sup = supervise.New(supervise.Config{
 		Spec: launch.Spec{
 			Path: path,
 			Argv: o.argv,
@@ -162,73 +191,95 @@ func superviseTask(c *cli.Context, store *registry.Store, o *execOptions, runID 
 		KillAfter:       o.killAfter,
 		Signal:          o.signal,
 		Foreground:      o.foreground,
-		KeepDescendants: o.keepDescendants,
+		KeepDescendants: o.keepDescendants || m.coreutils,
 		PreserveStatus:  o.preserve,
-		Verbose:         verboseWriter(c, o.verbose),
+		Verbose:         verbose,
+		ProgName:        m.prog,
 		Tag:             tag,
 		Fault:           faultHook,
+		Coreutils:       m.coreutils,
+		BeforeGroupKill: func(res supervise.Result) {
+			if recorded {
+				_ = recordEnd(store, o.id, runID, res)
+			}
+		},
 	})
 	started := false
 	var startErr error
 	now := time.Now()
-	err := store.Update(func(r *registry.Registry) error {
-		if err := refuseRunning(r, o.id); err != nil {
-			return err
-		}
-		task := newTask(o, runID, now)
+	start := func() {
 		if resolveErr != nil {
 			startErr = resolveErr
-		} else {
-			st, err := sup.Start()
-			if err != nil {
-				startErr = err
-			} else {
-				started = true
-				recordStart(task, o.id, st, tag)
+			return
+		}
+		st, err := sup.Start()
+		if err != nil {
+			startErr = err
+			return
+		}
+		started = true
+		_ = st
+	}
+	var err error
+	if store != nil {
+		err = store.Update(func(r *registry.Registry) error {
+			if err := refuseRunning(r, o.id); err != nil {
+				return err
 			}
-		}
-		if startErr != nil {
-			recordStartFailure(task, startErr)
-		}
-		r.Put(o.id, task)
-		return nil
-	})
+			task := newTask(o, runID, now)
+			start()
+			if started {
+				recordStart(task, o.id, sup.Started(), tag)
+			} else {
+				recordStartFailure(task, startErr)
+			}
+			r.Put(o.id, task)
+			return nil
+		})
+		recorded = err == nil
+	}
 	if err != nil {
-		if started {
-			sup.Abort()
-		}
 		var ee *exitError
-		if errors.As(err, &ee) {
+		switch {
+		case errors.As(err, &ee) && !m.bestEffort:
 			return err
+		case !m.bestEffort:
+			if started {
+				sup.Abort()
+			}
+			return fail(err, "")
 		}
-		return fail(err, "")
+		m.warn("running without a record: %v", err)
+	}
+	if store == nil || (err != nil && !started && startErr == nil) {
+		start()
 	}
 	if startErr != nil {
 		var le *launch.Error
 		if errors.As(startErr, &le) {
-			return &exitError{code: le.Code, msg: le.Error()}
+			return &exitError{code: le.Code, msg: fmt.Sprintf("failed to run command %s: %s", m.quote(le.Name), launch.Strerror(le.Err))}
 		}
 		return fail(startErr, "")
 	}
-	if err := registry.Remember(store.Path); err != nil && o.verbose {
-		fmt.Fprintf(c.App.ErrWriter, "watchdog: warning: cannot add the registry to the index %s: %v\n", registry.IndexPath(), err)
+	if recorded {
+		if err := registry.Remember(store.Path); err != nil && o.verbose {
+			m.warn("cannot add the registry to the index %s: %v", registry.IndexPath(), err)
+		}
 	}
 	res := sup.Wait()
-	if err := recordEnd(store, o.id, runID, res); err != nil {
-		fmt.Fprintf(c.App.ErrWriter, "watchdog: warning: the run ended but could not be recorded: %v\n", err)
+	if recorded {
+		if err := recordEnd(store, o.id, runID, res); err != nil {
+			m.warn("the run ended but could not be recorded: %v", err)
+		}
 	}
 	for _, p := range res.Stuck {
-		fmt.Fprintf(c.App.ErrWriter, "watchdog: warning: pid %d survived KILL (state %c); it is in uninterruptible sleep\n", p.PID, p.State)
+		m.warn("pid %d survived KILL (state %c); it is in uninterruptible sleep", p.PID, p.State)
 	}
 	return &exitError{code: res.ExitCode, sig: res.Reraise}
 }
 
-func verboseWriter(c *cli.Context, on bool) *os.File {
-	if !on {
-		return nil
-	}
-	return os.Stderr
-}
+// quoteASCII quotes a name in messages of the watchdog's own commands.
+func quoteASCII(s string) string { return "'" + s + "'" }
 
 // refuseRunning fails when id names a task that is still running: its
 // supervisor or its command is alive.

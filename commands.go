@@ -19,6 +19,7 @@ func commands() []*cli.Command {
 		statsCommand,
 		cleanupCommand,
 		registerCommand,
+		shimCommand,
 		runCommand,
 	}
 }

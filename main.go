@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/watchdog-run/watchdog/registry"
+	"github.com/watchdog-run/watchdog/shims"
 	"github.com/watchdog-run/watchdog/supervise"
 )
 
@@ -30,6 +32,16 @@ func main() {
 // process should die of. Nothing below it calls os.Exit, so deferred
 // unlocks and tree kills always run.
 func run(args []string, stderr io.Writer) (int, syscall.Signal) {
+	switch base := filepath.Base(args[0]); {
+	case base == "timeout":
+		return timeoutMain(args)
+	case base != "watchdog":
+		// Invoked under another name: a PATH shim if it came from a shim
+		// directory. The watchdog's own name never pays for the check.
+		if dir := shims.Locate(args[0]); dir != "" {
+			return pathShimMain(args, dir)
+		}
+	}
 	app := newApp(stderr)
 	err := app.Run(reorderArgs(args, app.Commands))
 	if err == nil {

@@ -17,13 +17,21 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/watchdog-run/watchdog/registry"
+	"github.com/watchdog-run/watchdog/shims"
 	"github.com/watchdog-run/watchdog/supervise"
 )
 
 func TestMain(m *testing.M) {
 	installFaults()
+	// A PATH shim is a symlink to this binary under a command's name;
+	// testscript knows only the names below, so shims are dispatched here
+	// exactly as main dispatches them.
+	if base := filepath.Base(os.Args[0]); base != "watchdog" && base != "timeout" && shims.Locate(os.Args[0]) != "" {
+		main()
+	}
 	testscript.Main(m, map[string]func(){
 		"watchdog": main,
+		"timeout":  main, // the drop-in: main dispatches on argv[0]
 		"wd-child": childMain,
 	})
 }

@@ -34,7 +34,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	return fmt.Sprintf("failed to run command %s: %s", quote(e.Name), strerror(e.Err))
+	return fmt.Sprintf("failed to run command %s: %s", quote(e.Name), Strerror(e.Err))
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -164,9 +164,9 @@ func quote(s string) string {
 	return "'" + s + "'"
 }
 
-// strerror renders an errno as C's strerror does ("No such file or
+// Strerror renders an errno as C's strerror does ("No such file or
 // directory"), so messages match the shell's and coreutils'.
-func strerror(err error) string {
+func Strerror(err error) string {
 	s := err.Error()
 	var errno syscall.Errno
 	if errors.As(err, &errno) {

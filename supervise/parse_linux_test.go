@@ -11,7 +11,7 @@ func TestRealtimeSignals(t *testing.T) {
 			t.Errorf("ParseSignal(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"RTMIN+", "RTMIN-1", "RTMAX+1", "RTMIN+31", "65", "RTMIN++1"} {
+	for _, in := range []string{"RTMIN+", "RTMIN-1", "RTMAX+1", "RTMIN+31", "65", "RTMIN++1", "32", "33"} {
 		if _, err := ParseSignal(in); err == nil {
 			t.Errorf("ParseSignal(%q) accepted", in)
 		}

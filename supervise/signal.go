@@ -58,7 +58,9 @@ func ParseSignal(s string) (syscall.Signal, error) {
 			}
 		}
 	}
-	if n < 0 || n > maxSignal {
+	// As coreutils: a signal is valid only if it has a name (so 32 and 33,
+	// which glibc keeps for itself, are not).
+	if n < 0 || n > maxSignal || !hasName(syscall.Signal(n)) {
 		return 0, fmt.Errorf("%s: invalid signal", quote(s))
 	}
 	return syscall.Signal(n), nil
@@ -85,4 +87,9 @@ func SignalName(sig syscall.Signal) string {
 		return name
 	}
 	return strconv.Itoa(int(sig))
+}
+
+func hasName(sig syscall.Signal) bool {
+	name := SignalName(sig)
+	return name != "" && (name[0] < '0' || name[0] > '9')
 }

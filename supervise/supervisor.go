@@ -34,9 +34,9 @@ func terminating(s syscall.Signal) bool {
 // Config is one supervised run.
 type Config struct {
 	Spec      launch.Spec
-	Timeout   time.Duration // 0: no deadline
-	KillAfter time.Duration // grace before KILL; 0: never KILL the command
-	Signal    syscall.Signal
+	Timeout   time.Duration  // 0: no deadline
+	KillAfter time.Duration  // grace before KILL; 0: never KILL the command
+	Signal    syscall.Signal // sent at the deadline; 0 is signal 0 (nothing), as in coreutils
 	// Foreground keeps the command in the watchdog's process group (for
 	// interactive programs); only the command itself is signalled.
 	Foreground bool
@@ -50,6 +50,17 @@ type Config struct {
 	Tag string
 	// Fault is a test hook called at named points of the run.
 	Fault func(point string)
+	// Coreutils makes the run behave exactly as GNU coreutils timeout: the
+	// watchdog leads a new process group that the command inherits (unless
+	// Foreground); a signal goes to the command, then to the whole group,
+	// the watchdog ignoring it; the final KILL reaches the watchdog too. Only
+	// INT, TERM, HUP, QUIT, ALRM and Signal are forwarded (ALRM counts as the
+	// deadline); USR1 and USR2 end the watchdog as their default action
+	// would. Processes left behind are not ended.
+	Coreutils bool
+	// BeforeGroupKill, in Coreutils mode, runs just before the KILL that will
+	// end the watchdog itself, with the result as it will be.
+	BeforeGroupKill func(Result)
 }
 
 // Started identifies the started command.
@@ -98,9 +109,6 @@ type Supervisor struct {
 
 // New prepares a supervisor. Nothing happens until Start.
 func New(cfg Config) *Supervisor {
-	if cfg.Signal == 0 && cfg.Timeout > 0 {
-		cfg.Signal = syscall.SIGTERM
-	}
 	if cfg.ProgName == "" {
 		cfg.ProgName = "watchdog"
 	}
@@ -112,14 +120,18 @@ func New(cfg Config) *Supervisor {
 // and starts the command. The deadline runs from here.
 func (s *Supervisor) Start() (Started, error) {
 	s.sigs = make(chan os.Signal, 64)
-	signal.Notify(s.sigs, append(Forwarded, syscall.SIGCHLD)...)
-	if !s.cfg.Foreground && treeSupported {
-		// Failure is not fatal: the process group is still contained.
-		s.subreap = setSubreaper() == nil
+	if s.cfg.Coreutils {
+		s.startCoreutils()
+	} else {
+		signal.Notify(s.sigs, append(Forwarded, syscall.SIGCHLD)...)
+		if !s.cfg.Foreground && treeSupported {
+			// Failure is not fatal: the process group is still contained.
+			s.subreap = setSubreaper() == nil
+		}
 	}
 	s.fault("before-start")
 	spec := s.cfg.Spec
-	spec.NewSession = !s.cfg.Foreground
+	spec.NewSession = !s.cfg.Foreground && !s.cfg.Coreutils
 	p, err := launch.Start(spec)
 	if err != nil {
 		signal.Stop(s.sigs)
@@ -132,7 +144,7 @@ func (s *Supervisor) Start() (Started, error) {
 	}
 	s.started.PID = p.PID
 	s.started.PGID = p.PID
-	if s.cfg.Foreground {
+	if s.cfg.Foreground || s.cfg.Coreutils {
 		s.started.PGID = syscall.Getpgrp()
 	}
 	// The child cannot be reaped before we wait for it, so its start time
@@ -149,7 +161,7 @@ func (s *Supervisor) Start() (Started, error) {
 	if s.subreap {
 		s.tree.Root = os.Getpid()
 	}
-	if s.cfg.Foreground {
+	if s.cfg.Foreground || s.cfg.Coreutils {
 		s.tree = Tree{Leader: p.PID, LeaderTicks: s.started.StartTicks, NotBefore: s.started.StartTicks}
 	}
 	s.fault("after-start")
@@ -161,6 +173,9 @@ func (s *Supervisor) fault(point string) {
 		s.cfg.Fault(point)
 	}
 }
+
+// Started returns what Start recorded about the command.
+func (s *Supervisor) Started() Started { return s.started }
 
 // Abort kills a started command and everything it started, without grace,
 // and reaps it. For a supervisor that cannot record the run.
@@ -179,6 +194,9 @@ func (s *Supervisor) Abort() {
 // Wait supervises the command to its end and to the end of whatever it
 // left behind, and returns how it ended.
 func (s *Supervisor) Wait() Result {
+	if s.cfg.Coreutils {
+		return s.waitCoreutils()
+	}
 	var res Result
 	var killC <-chan time.Time
 	var deadlineC <-chan time.Time

@@ -1,0 +1,133 @@
+package supervise
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// startCoreutils prepares the process group and signals as GNU timeout
+// does: it becomes the leader of a new group (unless --foreground) that the
+// command will inherit, and listens to the signals timeout handles.
+func (s *Supervisor) startCoreutils() {
+	if !s.cfg.Foreground {
+		_ = syscall.Setpgid(0, 0)
+	}
+	signal.Ignore(syscall.SIGTTIN, syscall.SIGTTOU)
+	sigs := []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGALRM,
+		syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGCHLD}
+	if catchable(s.cfg.Signal) {
+		sigs = append(sigs, s.cfg.Signal)
+	}
+	signal.Notify(s.sigs, sigs...)
+}
+
+func catchable(sig syscall.Signal) bool {
+	return sig != 0 && sig != syscall.SIGKILL && sig != syscall.SIGSTOP
+}
+
+// waitCoreutils is GNU timeout's main loop: the deadline or a received
+// terminating signal runs "cleanup" (signal the command and the group,
+// arm the KILL timer once); the command's status decides the exit.
+func (s *Supervisor) waitCoreutils() Result {
+	var res Result
+	var deadlineC, killC <-chan time.Time
+	if s.deadline != nil {
+		deadlineC = s.deadline.C
+	}
+	termSignal := s.cfg.Signal
+	killAfter := s.cfg.KillAfter
+	cleanup := func(sig syscall.Signal) {
+		if killAfter > 0 {
+			killC = time.After(killAfter)
+			killAfter = 0 // later signals do not re-arm it
+		}
+		s.coreutilsSignal(sig, &res)
+	}
+	for !s.reaped {
+		select {
+		case v := <-s.sigs:
+			sig := v.(syscall.Signal)
+			switch {
+			case sig == syscall.SIGCHLD:
+				s.reap(false)
+			case sig == syscall.SIGALRM:
+				res.TimedOut = true
+				cleanup(termSignal)
+			case sig == syscall.SIGINT || sig == syscall.SIGTERM || sig == syscall.SIGHUP || sig == syscall.SIGQUIT || sig == termSignal:
+				res.Received = sig
+				cleanup(sig)
+			default: // USR1, USR2: their default action ends timeout
+				signal.Stop(s.sigs)
+				Reraise(sig)
+			}
+		case <-deadlineC:
+			deadlineC = nil
+			res.TimedOut = true
+			cleanup(termSignal)
+		case <-killC:
+			killC = nil
+			res.Killed = true
+			s.coreutilsSignal(syscall.SIGKILL, &res)
+		}
+	}
+	if s.deadline != nil {
+		s.deadline.Stop()
+	}
+	signal.Stop(s.sigs)
+	res.Exited = s.status.Exited()
+	if res.Exited {
+		res.Code = s.status.ExitStatus()
+	} else if s.status.Signaled() {
+		res.Signal = s.status.Signal()
+	}
+	res.ExitCode, res.Reraise = exitStatus(s.status, res.TimedOut, s.cfg.PreserveStatus)
+	return res
+}
+
+// coreutilsSignal is timeout's cleanup(): the signal to the command, then
+// to the whole group (this process ignoring it), then CONT so stopped
+// processes see it. KILL to the group ends this process as well, as it
+// does GNU timeout: the caller's shell sees 137.
+func (s *Supervisor) coreutilsSignal(sig syscall.Signal, res *Result) {
+	if s.cfg.Verbose != nil {
+		fmt.Fprintf(s.cfg.Verbose, "%s: sending signal %s to command %s\n", s.cfg.ProgName, SignalName(sig), LocaleQuote(s.cfg.Spec.Argv[0]))
+	}
+	if !s.reaped {
+		_ = syscall.Kill(s.proc.PID, sig) // our unreaped child: the pid cannot be anyone else's
+	}
+	if s.cfg.Foreground {
+		return
+	}
+	if sig == syscall.SIGKILL && s.cfg.BeforeGroupKill != nil {
+		final := *res
+		final.ExitCode = ExitKilled
+		final.Signal = syscall.SIGKILL
+		s.cfg.BeforeGroupKill(final)
+	}
+	s.signalOwnGroup(sig)
+	if sig != syscall.SIGKILL && sig != syscall.SIGCONT {
+		if !s.reaped {
+			_ = syscall.Kill(s.proc.PID, syscall.SIGCONT)
+		}
+		s.signalOwnGroup(syscall.SIGCONT)
+	}
+}
+
+// signalOwnGroup sends sig to the group this process leads, ignoring it
+// here first. This is the one place the watchdog signals its own group:
+// in timeout mode the group was made for the command (setpgid at start),
+// exactly as GNU timeout does. If this process does not lead its group
+// (it could not create one), nothing is sent: the group would be the
+// caller's.
+func (s *Supervisor) signalOwnGroup(sig syscall.Signal) {
+	if syscall.Getpgrp() != os.Getpid() {
+		return
+	}
+	if catchable(sig) {
+		signal.Ignore(sig)
+	}
+	_ = syscall.Kill(0, sig)
+}
