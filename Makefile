@@ -9,9 +9,10 @@ RELEASE_FLAGS = -trimpath -tags urfave_cli_no_docs -ldflags "-s -w -X main.versi
 
 build:
 	CGO_ENABLED=0 $(GO) build $(RELEASE_FLAGS) -o $(BIN) .
+	CGO_ENABLED=0 $(GO) build $(RELEASE_FLAGS) -o $(BIN)-docker ./cmd/watchdog-docker
 
 test:
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -p 1 ./...
 
 bench: build
 	$(GO) run ./bench -watchdog $(BIN)

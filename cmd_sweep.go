@@ -109,6 +109,7 @@ type sweepReport struct {
 	Time       string       `json:"time"`
 	Registries []string     `json:"registries"`
 	Actions    []sweepEvent `json:"actions"`
+	Warnings   []string     `json:"warnings,omitempty"`
 	Errors     []string     `json:"errors,omitempty"`
 }
 
@@ -193,8 +194,9 @@ func sweepOnce(current string, o sweepOptions) sweepReport {
 		}
 	}
 
+	containers := sweepContainers(o, &rep, needDocker(loaded))
 	for _, p := range paths {
-		evs, err := sweepRegistry(p, loaded[p], o)
+		evs, err := sweepRegistry(p, loaded[p], o, containers)
 		if err != nil {
 			rep.Errors = append(rep.Errors, err.Error())
 		}
@@ -228,7 +230,7 @@ func loadQuiet(path string) (*registry.Registry, error) {
 // sweepRegistry plans and carries out the sweep of one registry: decisions
 // from a lock-free read, tree kills outside the lock, then one locked update
 // that records only what is still as it was seen.
-func sweepRegistry(path string, r *registry.Registry, o sweepOptions) ([]sweepEvent, error) {
+func sweepRegistry(path string, r *registry.Registry, o sweepOptions, containers *containerSweep) ([]sweepEvent, error) {
 	store, err := registry.Open(path)
 	if err != nil {
 		return nil, err
@@ -249,7 +251,7 @@ func sweepRegistry(path string, r *registry.Registry, o sweepOptions) ([]sweepEv
 		if err != nil || t == nil {
 			continue
 		}
-		if ev, act := planTask(t, now); act {
+		if ev, act := planTask(t, now, containers); act {
 			ev.Registry, ev.ID, ev.RunID, ev.task = path, id, t.RunID, t
 			evs = append(evs, ev)
 		}
@@ -284,9 +286,12 @@ func sweepRegistry(path string, r *registry.Registry, o sweepOptions) ([]sweepEv
 }
 
 // planTask decides what sweep does with one running task.
-func planTask(t *registry.Task, now time.Time) (sweepEvent, bool) {
+func planTask(t *registry.Task, now time.Time, containers *containerSweep) (sweepEvent, bool) {
 	if t.Mode == registry.ModeDocker {
-		return sweepEvent{}, false // containers: see docker-run
+		return planContainerTask(t, containers)
+	}
+	if t.Native == nil {
+		return sweepEvent{}, false // registered without a process: nothing to watch
 	}
 	if !supervise.SameHost(t) {
 		return sweepEvent{}, false // another host's: its pids mean nothing here
@@ -407,6 +412,9 @@ func printSweep(stdout, stderr io.Writer, rep sweepReport, asJSON bool) {
 		for _, z := range ev.Zombies {
 			fmt.Fprintf(stdout, "watchdog: sweep: %s: %s\n", who, z)
 		}
+	}
+	for _, w := range rep.Warnings {
+		fmt.Fprintf(stderr, "watchdog: sweep: warning: %s\n", w)
 	}
 	for _, e := range rep.Errors {
 		fmt.Fprintf(stderr, "watchdog: sweep: %s\n", e)

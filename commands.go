@@ -10,6 +10,7 @@ import (
 func commands() []*cli.Command {
 	return []*cli.Command{
 		execCommand,
+		dockerRunCommand,
 		listCommand,
 		checkCommand,
 		killCommand,

@@ -72,6 +72,35 @@ type bench struct {
 var benches = []bench{
 	{"exec", "`watchdog exec --timeout 1m -- true` vs `timeout 1m true`, median wall", "≤ 1.3×", benchExec},
 	{"sweep", "`watchdog sweep`, 1,000 finished entries, nothing to do, median wall", "≤ 50 ms", benchSweep},
+	{"docker", "`watchdog docker-run IMAGE` vs `docker run --rm IMAGE`, median wall", "≤ 1.1×", benchDocker},
+}
+
+// benchDocker builds a FROM scratch image around a static helper (no
+// registry is reachable) and runs it both ways.
+func benchDocker(wd, dir string) (row, error) {
+	img := filepath.Join(dir, "img")
+	os.MkdirAll(img, 0o755)
+	build := exec.Command("go", "build", "-o", filepath.Join(img, "child"), "./testdata/dockerchild")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return row{}, fmt.Errorf("build helper: %v: %s", err, out)
+	}
+	os.WriteFile(filepath.Join(img, "Dockerfile"), []byte("FROM scratch\nCOPY child /child\nENTRYPOINT [\"/child\"]\n"), 0o644)
+	if out, err := exec.Command("docker", "build", "-q", "-t", "watchdog-bench:latest", img).CombinedOutput(); err != nil {
+		return row{}, fmt.Errorf("docker build: %v: %s", err, out)
+	}
+	n := *rounds / 10
+	if n < 15 {
+		n = 15
+	}
+	ours, ref, err := alternate(n,
+		[]string{wd, "docker-run", "--id", "bench", "--timeout", "1m", "watchdog-bench:latest"},
+		[]string{"docker", "run", "--rm", "watchdog-bench:latest"})
+	if err != nil {
+		return row{}, err
+	}
+	ratio := float64(ours) / float64(ref)
+	return row{ours: ms(ours), ref: ms(ref), ratio: fmt.Sprintf("%.2f×", ratio), pass: ratio <= 1.1}, nil
 }
 
 // fillRegistry writes a registry of n finished tasks the way exec does.
@@ -172,7 +201,12 @@ func timeRun(argv []string) (time.Duration, error) {
 		return 0, err
 	}
 	start := time.Now()
-	p, err := os.StartProcess(path, argv, &os.ProcAttr{Files: []*os.File{nil, os.Stdout, os.Stderr}})
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer devnull.Close()
+	p, err := os.StartProcess(path, argv, &os.ProcAttr{Files: []*os.File{nil, devnull, os.Stderr}})
 	if err != nil {
 		return 0, err
 	}

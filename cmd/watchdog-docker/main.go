@@ -1,0 +1,447 @@
+// Command watchdog-docker is the container half of the watchdog: `watchdog
+// docker-run` executes it, and `watchdog kill` and `watchdog sweep` call it
+// for containers. It is a separate binary so that the Docker client's
+// package initialisation never runs in the native exec path.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	dockercontainer "github.com/docker/docker/api/types/container"
+	units "github.com/docker/go-units"
+	"github.com/google/uuid"
+	"github.com/urfave/cli/v2"
+
+	"github.com/watchdog-run/watchdog/launch"
+	"github.com/watchdog-run/watchdog/launch/container"
+	"github.com/watchdog-run/watchdog/registry"
+	"github.com/watchdog-run/watchdog/supervise"
+)
+
+var version = "dev"
+
+// exitNoEngine is the status of `sweep` and `stop-container` when no engine
+// answers, so the caller can decide whether that deserves a warning.
+const exitNoEngine = 3
+
+type exitError struct {
+	code int
+	msg  string
+	hint string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func fail(code int, msg, hint string) error { return &exitError{code: code, msg: msg, hint: hint} }
+
+func main() {
+	app := &cli.App{
+		Name:            "watchdog-docker",
+		Usage:           "the container half of watchdog (run it as `watchdog docker-run`)",
+		Version:         version,
+		HideHelpCommand: true,
+		ExitErrHandler:  func(*cli.Context, error) {},
+		OnUsageError: func(c *cli.Context, err error, _ bool) error {
+			return fail(125, err.Error(), "run 'watchdog docker-run --help' for usage")
+		},
+		Commands: []*cli.Command{runCommand, stopCommand, sweepCommand},
+	}
+	err := app.Run(os.Args)
+	if err == nil {
+		os.Exit(0)
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.msg != "" {
+			fmt.Fprintf(os.Stderr, "watchdog: %s\n", ee.msg)
+		}
+		if ee.hint != "" {
+			fmt.Fprintf(os.Stderr, "watchdog: hint: %s\n", ee.hint)
+		}
+		os.Exit(ee.code)
+	}
+	fmt.Fprintf(os.Stderr, "watchdog: %v\n", err)
+	os.Exit(125)
+}
+
+var runCommand = &cli.Command{
+	Name:      "run",
+	Usage:     "run a container with a deadline, supervised and recorded (watchdog docker-run)",
+	ArgsUsage: "IMAGE [COMMAND [ARG]...]",
+	Description: `Creates the container (name dev-task-ID unless --name) with labels that
+carry the task id, run id, supervisor identity and deadline, and TASK_ID in
+its environment; waits for its exit before starting it; streams stdout and
+stderr live and separately (stdin with -i, a TTY with -t); forwards INT, TERM
+and HUP; at the deadline sends --signal, then KILL after --kill-after;
+removes it at the end unless --keep.
+
+Exit status: the container's exit code; 124 if it timed out; 137 if it had to
+be killed after the grace; 125 if the watchdog failed (no engine, image
+missing, name taken); 126/127 if the command in the image cannot be run.
+Images are never pulled.`,
+	Flags: []cli.Flag{
+		&cli.StringFlag{Name: "id", Usage: "task `ID`; generated if not given"},
+		&cli.StringFlag{Name: "timeout", Usage: "deadline `DURATION`; 0 for none", Value: "0"},
+		&cli.StringFlag{Name: "kill-after", Aliases: []string{"k"}, Usage: "grace `DURATION` before KILL; 0 never KILLs", Value: "10s"},
+		&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Usage: "`SIGNAL` at the deadline", Value: "TERM"},
+		&cli.StringFlag{Name: "memory", Aliases: []string{"m"}, Usage: "memory limit `SIZE` (512m, 1g)"},
+		&cli.StringFlag{Name: "cpus", Usage: "CPU limit `N` (1.5)"},
+		&cli.StringFlag{Name: "name", Usage: "container `NAME` (default dev-task-ID)"},
+		&cli.BoolFlag{Name: "keep", Usage: "do not remove the container at the end"},
+		&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "`KEY=VALUE` (or KEY, taken from here) in the container"},
+		&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "bind `SRC:DST[:ro]`"},
+		&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working `DIR` in the container"},
+		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "`USER[:GROUP]` in the container"},
+		&cli.StringFlag{Name: "network", Usage: "`NAME` of the network"},
+		&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep stdin open and stream it in"},
+		&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a TTY"},
+		&cli.StringSliceFlag{Name: "label", Aliases: []string{"l"}, Usage: "`KEY=VALUE` label (repeatable)"},
+		&cli.BoolFlag{Name: "preserve-status", Usage: "exit with the container's code even when it timed out"},
+		&cli.BoolFlag{Name: "verbose", Usage: "say on stderr when a signal is sent"},
+		&cli.StringFlag{Name: "registry", Usage: "registry file `PATH`"},
+	},
+	Action: runAction,
+}
+
+func runAction(c *cli.Context) error {
+	if c.NArg() == 0 {
+		return fail(125, "missing IMAGE", "watchdog docker-run --timeout 10m IMAGE [COMMAND [ARG]...]")
+	}
+	runID := uuid.NewString()
+	id := c.String("id")
+	if id == "" {
+		id = "task-" + runID[:8]
+	} else if err := registry.ValidateID(id); err != nil {
+		return fail(125, err.Error(), "")
+	}
+	timeout, err := supervise.ParseDuration(c.String("timeout"))
+	if err != nil {
+		return fail(125, "--timeout: "+err.Error(), "")
+	}
+	killAfter, err := supervise.ParseDuration(c.String("kill-after"))
+	if err != nil {
+		return fail(125, "--kill-after: "+err.Error(), "")
+	}
+	sig, err := supervise.ParseSignal(c.String("signal"))
+	if err != nil {
+		return fail(125, "--signal: "+err.Error(), "")
+	}
+	o := container.Options{
+		Image: c.Args().First(), Cmd: c.Args().Tail(), Name: c.String("name"),
+		Workdir: c.String("workdir"), User: c.String("user"), Network: c.String("network"),
+		Interactive: c.Bool("interactive"), TTY: c.Bool("tty"), Keep: c.Bool("keep"),
+		Timeout: timeout, KillAfter: killAfter, Signal: sig, Preserve: c.Bool("preserve-status"),
+	}
+	if timeout >= supervise.MaxDuration {
+		o.Timeout = 0
+	}
+	if c.Bool("verbose") {
+		o.Verbose = os.Stderr
+	}
+	if o.Name == "" {
+		o.Name = "dev-task-" + id
+	}
+	limits := map[string]string{}
+	if m := c.String("memory"); m != "" {
+		n, err := units.RAMInBytes(m)
+		if err != nil || n <= 0 {
+			return fail(125, fmt.Sprintf("--memory: invalid size %q (use e.g. 512m or 1g)", m), "")
+		}
+		o.Memory, limits["memory"] = n, m
+	}
+	if s := c.String("cpus"); s != "" {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || !(f > 0) || f > float64(1<<20) {
+			return fail(125, fmt.Sprintf("--cpus: invalid number %q (use e.g. 0.5 or 2)", s), "")
+		}
+		o.NanoCPUs, limits["cpu"] = int64(f*1e9), s
+	}
+	for _, kv := range c.StringSlice("env") {
+		if kv == "" || strings.HasPrefix(kv, "=") {
+			return fail(125, fmt.Sprintf("-e: invalid %q: want KEY=VALUE or KEY", kv), "")
+		}
+		if !strings.Contains(kv, "=") {
+			v, ok := os.LookupEnv(kv)
+			if !ok {
+				continue // as docker run: an unset KEY is left out
+			}
+			kv += "=" + v
+		}
+		o.Env = append(o.Env, kv)
+	}
+	o.Env = append(o.Env, launch.EnvTaskID+"="+id, launch.RunTag(runID))
+	for _, v := range c.StringSlice("volume") {
+		b, err := bind(v)
+		if err != nil {
+			return fail(125, err.Error(), "")
+		}
+		o.Binds = append(o.Binds, b)
+	}
+	userLabels := map[string]string{}
+	for _, kv := range c.StringSlice("label") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" || strings.HasPrefix(k, "watchdog.") {
+			return fail(125, fmt.Sprintf("invalid label %q: want KEY=VALUE, not in the watchdog. namespace", kv), "")
+		}
+		userLabels[k] = v
+	}
+
+	regPath := c.String("registry")
+	if regPath == "" {
+		regPath = os.Getenv("WATCHDOG_REGISTRY")
+	}
+	if regPath == "" {
+		regPath = registry.DefaultPath
+	}
+	store, err := registry.Open(regPath)
+	if err != nil {
+		var pe *registry.PermError
+		hint := ""
+		if errors.As(err, &pe) {
+			hint = pe.Hint
+		}
+		return fail(125, err.Error(), hint)
+	}
+	store.Warn = func(msg string) { fmt.Fprintf(os.Stderr, "watchdog: warning: %s\n", msg) }
+	store.Prune = func(r *registry.Registry) { registry.PruneFinished(r) }
+	absReg, _ := filepath.Abs(store.Path)
+
+	self, ticks := supervise.Self()
+	host, _ := os.Hostname()
+	now := time.Now()
+	o.Labels = map[string]string{}
+	for k, v := range userLabels {
+		o.Labels[k] = v
+	}
+	o.Labels[container.LabelTaskID] = id
+	o.Labels[container.LabelRunID] = runID
+	o.Labels[container.LabelSupervisor] = supervise.SelfTag()
+	o.Labels[container.LabelHost] = host
+	o.Labels[container.LabelBootID] = supervise.BootID()
+	o.Labels[container.LabelRegistry] = absReg
+	o.Labels[container.LabelKeep] = strconv.FormatBool(o.Keep)
+	var deadline time.Time
+	if o.Timeout > 0 {
+		deadline = now.Add(o.Timeout)
+		o.Labels[container.LabelDeadline] = deadline.UTC().Format(time.RFC3339Nano)
+		o.Labels[container.LabelKillAfter] = strconv.FormatFloat(killAfter.Seconds(), 'f', -1, 64)
+	}
+
+	ctx := context.Background()
+	cli, err := container.Connect(ctx)
+	if err != nil {
+		return fail(125, err.Error(), "start the Docker engine, or point DOCKER_HOST or DOCKER_CONTEXT at one")
+	}
+	defer cli.Close()
+
+	task := &registry.Task{
+		Mode: registry.ModeDocker, Command: displayCommand(append([]string{o.Image}, o.Cmd...)), Status: registry.StatusRunning,
+		StartedAt: registry.FormatTime(now), ConstitutionRules: []string{}, RunID: runID, Argv: append([]string{o.Image}, o.Cmd...),
+		Labels: userLabels, Docker: &registry.Docker{ContainerName: o.Name, ResourceLimits: limits, Image: o.Image},
+		Supervisor: &registry.Proc{PID: self, StartTicks: ticks, Host: host, BootID: supervise.BootID(),
+			StartTime: registry.FormatTime(supervise.StartWallTime(ticks))},
+	}
+	if len(userLabels) == 0 {
+		task.Labels = nil
+	}
+	if !deadline.IsZero() {
+		task.Deadline = registry.FormatTime(deadline)
+		task.TimeoutSeconds = o.Timeout.Seconds()
+		task.KillAfter = killAfter.Seconds()
+	}
+	recorded := false
+	res, runErr := container.Run(ctx, cli, o, func(cid, name string) error {
+		task.Docker.ContainerID = cid
+		err := store.Update(func(r *registry.Registry) error {
+			if t, err := r.Get(id); err == nil && t != nil && t.Status == registry.StatusRunning &&
+				(supervise.SupervisorAlive(t) || supervise.CommandAlive(t)) {
+				return fail(125, fmt.Sprintf("task %q is already running", id), "choose another --id, or stop it first: watchdog kill "+id)
+			}
+			r.Put(id, task)
+			return nil
+		})
+		if err == nil {
+			recorded = true
+			_ = registry.Remember(store.Path)
+		}
+		return err
+	})
+	if runErr != nil {
+		var se *container.StartError
+		if recorded {
+			recordEnd(store, id, runID, func(t *registry.Task) {
+				code := 125
+				if errors.As(runErr, &se) {
+					code = se.Code
+				}
+				t.Status, t.Reason, t.ExitCode, t.Error = registry.StatusFailed, registry.ReasonStartErr, &code, runErr.Error()
+			})
+		}
+		if errors.As(runErr, &se) {
+			return fail(se.Code, se.Msg, se.Hint)
+		}
+		var ee *exitError
+		if errors.As(runErr, &ee) {
+			return ee
+		}
+		return fail(125, runErr.Error(), "")
+	}
+	recordEnd(store, id, runID, func(t *registry.Task) {
+		code := res.ExitCode
+		t.ExitCode = &code
+		switch {
+		case res.TimedOut:
+			t.Status, t.Reason = registry.StatusFailed, registry.ReasonTimeout
+		case res.StatusCode == 0:
+			t.Status, t.Reason = registry.StatusCompleted, registry.ReasonExited
+		default:
+			t.Status, t.Reason = registry.StatusFailed, registry.ReasonExited
+		}
+	})
+	if res.ExitCode == 0 {
+		return nil
+	}
+	return &exitError{code: res.ExitCode}
+}
+
+// recordEnd writes the end of the run unless someone else already decided
+// (watchdog kill, sweep): the first final status wins.
+func recordEnd(store *registry.Store, id, runID string, apply func(*registry.Task)) {
+	err := store.Update(func(r *registry.Registry) error {
+		t, err := r.Get(id)
+		if err != nil || t == nil || t.RunID != runID {
+			return nil
+		}
+		if t.Status == registry.StatusRunning {
+			apply(t)
+		}
+		if t.CompletedAt == "" {
+			t.CompletedAt = registry.FormatTime(time.Now())
+		}
+		r.Put(id, t)
+		return nil
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "watchdog: warning: the run ended but could not be recorded: %v\n", err)
+	}
+}
+
+// bind checks -v SRC:DST[:ro|rw]; a relative SRC path becomes absolute.
+func bind(v string) (string, error) {
+	parts := strings.Split(v, ":")
+	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
+		return "", fmt.Errorf("-v: invalid %q: want SRC:DST[:ro]", v)
+	}
+	if !strings.HasPrefix(parts[1], "/") {
+		return "", fmt.Errorf("-v: invalid %q: the destination must be an absolute path", v)
+	}
+	if len(parts) == 3 && parts[2] != "ro" && parts[2] != "rw" {
+		return "", fmt.Errorf("-v: invalid %q: the mode must be ro or rw", v)
+	}
+	if strings.HasPrefix(parts[0], ".") || strings.HasPrefix(parts[0], "/") {
+		abs, err := filepath.Abs(parts[0])
+		if err != nil {
+			return "", err
+		}
+		parts[0] = abs
+	}
+	return strings.Join(parts, ":"), nil
+}
+
+func displayCommand(argv []string) string {
+	var b strings.Builder
+	for i, a := range argv {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if a != "" && !strings.ContainsAny(a, " \t\n'\"\\$`|&;<>()*?[]{}~!#") {
+			b.WriteString(a)
+			continue
+		}
+		b.WriteString("'" + strings.ReplaceAll(a, "'", `'\''`) + "'")
+	}
+	return b.String()
+}
+
+var stopCommand = &cli.Command{
+	Name:      "stop-container",
+	Usage:     "signal a watchdog container, wait --grace, KILL; remove it unless it was started with --keep",
+	ArgsUsage: "CONTAINER",
+	Flags: []cli.Flag{
+		&cli.StringFlag{Name: "signal", Value: "TERM"},
+		&cli.StringFlag{Name: "grace", Value: "10s"},
+	},
+	Action: func(c *cli.Context) error {
+		sig, err := supervise.ParseSignal(c.String("signal"))
+		if err != nil {
+			return fail(125, err.Error(), "")
+		}
+		grace, err := supervise.ParseDuration(c.String("grace"))
+		if err != nil {
+			return fail(125, err.Error(), "")
+		}
+		ctx := context.Background()
+		cli, err := container.Connect(ctx)
+		if err != nil {
+			return fail(exitNoEngine, err.Error(), "")
+		}
+		defer cli.Close()
+		ref := c.Args().First()
+		info, err := cli.ContainerInspect(ctx, ref)
+		if err != nil {
+			return fail(1, fmt.Sprintf("container %s: %v", ref, err), "")
+		}
+		if info.Config == nil || info.Config.Labels[container.LabelRunID] == "" {
+			return fail(125, fmt.Sprintf("container %s has no watchdog labels; not touching it", ref), "")
+		}
+		if err := container.Stop(ctx, cli, info.ID, int(sig), grace); err != nil {
+			return fail(1, err.Error(), "")
+		}
+		if info.Config.Labels[container.LabelKeep] != "true" {
+			_ = cli.ContainerRemove(ctx, info.ID, dockercontainer.RemoveOptions{Force: true})
+		}
+		fmt.Fprintf(c.App.Writer, "watchdog: stopped container %s\n", trimName(info.Name))
+		return nil
+	},
+}
+
+func trimName(s string) string { return strings.TrimPrefix(s, "/") }
+
+var sweepCommand = &cli.Command{
+	Name:  "sweep",
+	Usage: "stop and remove watchdog containers whose supervisor is gone or whose deadline passed (JSON report)",
+	Flags: []cli.Flag{
+		&cli.BoolFlag{Name: "dry-run"},
+		&cli.StringFlag{Name: "grace", Value: "10s"},
+	},
+	Action: func(c *cli.Context) error {
+		grace, err := supervise.ParseDuration(c.String("grace"))
+		if err != nil {
+			return fail(125, err.Error(), "")
+		}
+		ctx := context.Background()
+		cli, err := container.Connect(ctx)
+		if err != nil {
+			return fail(exitNoEngine, err.Error(), "")
+		}
+		defer cli.Close()
+		evs, err := container.Sweep(ctx, cli, grace, c.Bool("dry-run"))
+		if err != nil {
+			return fail(1, err.Error(), "")
+		}
+		if evs == nil {
+			evs = []container.Event{}
+		}
+		return json.NewEncoder(c.App.Writer).Encode(struct {
+			Actions []container.Event `json:"actions"`
+		}{evs})
+	},
+}

@@ -1,0 +1,8 @@
+package container
+
+import "golang.org/x/sys/unix"
+
+const (
+	ioctlGet = unix.TIOCGETA
+	ioctlSet = unix.TIOCSETA
+)
