@@ -198,6 +198,10 @@ func superviseTask(store *registry.Store, o *execOptions, runID string, m runMod
 		Tag:             tag,
 		Fault:           faultHook,
 		Coreutils:       m.coreutils,
+		// A supervisor that is still waiting after a second will wait long:
+		// give back the pages of code its start-up used. Quick commands
+		// never pay for this.
+		OnIdle: supervise.TrimResident,
 		BeforeGroupKill: func(res supervise.Result) {
 			if recorded {
 				_ = recordEnd(store, o.id, runID, res)
@@ -284,6 +288,9 @@ func quoteASCII(s string) string { return "'" + s + "'" }
 // refuseRunning fails when id names a task that is still running: its
 // supervisor or its command is alive.
 func refuseRunning(r *registry.Registry, id string) error {
+	if st, _, ok := r.Peek(id); ok && st != registry.StatusRunning {
+		return nil // finished: the common case decodes nothing
+	}
 	t, err := r.Get(id)
 	if err != nil || t == nil || t.Status != registry.StatusRunning {
 		return nil // an undecodable entry is replaced; its bytes were never a task we could run

@@ -46,8 +46,17 @@ func (s *Supervisor) waitCoreutils() Result {
 		}
 		s.coreutilsSignal(sig, &res)
 	}
+	var idleC <-chan time.Time
+	if s.cfg.OnIdle != nil {
+		idle := time.NewTimer(IdleAfter)
+		defer idle.Stop()
+		idleC = idle.C
+	}
 	for !s.reaped {
 		select {
+		case <-idleC:
+			idleC = nil
+			s.cfg.OnIdle()
 		case v := <-s.sigs:
 			sig := v.(syscall.Signal)
 			switch {

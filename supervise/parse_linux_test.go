@@ -1,6 +1,9 @@
 package supervise
 
 import (
+	"os"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -33,4 +36,24 @@ func TestParseStat(t *testing.T) {
 	if p.PID != 4242 || p.State != 'S' || p.PPID != 1 || p.PGID != 4242 || p.StartTicks != 987654 || p.CPUTicks != 10 || p.RSSPages != 321 {
 		t.Fatalf("parseStat = %+v", p)
 	}
+}
+
+// The boot time computed from clocks agrees with the kernel's btime, which
+// `ps` uses for lstart: records stay comparable with the earlier tool's.
+func TestBootTimeMatchesProcStat(t *testing.T) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		t.Skip(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "btime "); ok {
+			want, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			got := StartWallTime(0).Unix()
+			if got < want-1 || got > want+1 {
+				t.Fatalf("boot time %d, /proc/stat btime %d", got, want)
+			}
+			return
+		}
+	}
+	t.Fatal("no btime in /proc/stat")
 }

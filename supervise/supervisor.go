@@ -21,6 +21,9 @@ const (
 // DefaultKillAfter is the grace between the first signal and KILL.
 const DefaultKillAfter = 10 * time.Second
 
+// IdleAfter is how long a command runs before Config.OnIdle is called.
+const IdleAfter = time.Second
+
 // Forwarded are the signals the supervisor passes on to the task.
 var Forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT,
 	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH}
@@ -58,6 +61,9 @@ type Config struct {
 	// deadline); USR1 and USR2 end the watchdog as their default action
 	// would. Processes left behind are not ended.
 	Coreutils bool
+	// OnIdle, if set, runs once when the command has been running for
+	// IdleAfter.
+	OnIdle func()
 	// BeforeGroupKill, in Coreutils mode, runs just before the KILL that will
 	// end the watchdog itself, with the result as it will be.
 	BeforeGroupKill func(Result)
@@ -204,8 +210,17 @@ func (s *Supervisor) Wait() Result {
 		deadlineC = s.deadline.C
 	}
 	escalated := false // a terminating signal went to the tree and KILL may follow
+	var idleC <-chan time.Time
+	if s.cfg.OnIdle != nil {
+		idle := time.NewTimer(IdleAfter)
+		defer idle.Stop()
+		idleC = idle.C
+	}
 	for !s.reaped {
 		select {
+		case <-idleC:
+			idleC = nil
+			s.cfg.OnIdle()
 		case sig := <-s.sigs:
 			ss := sig.(syscall.Signal)
 			if ss == syscall.SIGCHLD {
