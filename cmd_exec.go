@@ -251,7 +251,11 @@ func superviseTask(store *registry.Store, o *execOptions, runID string, m runMod
 			if started {
 				sup.Abort()
 			}
-			return fail(err, "")
+			var pe *registry.PermError
+			if errors.As(err, &pe) {
+				return fail(err, "")
+			}
+			return fail(err, "the registry was left as it was and the command was stopped; free disk space or make the directory writable, or use --registry elsewhere")
 		}
 		m.warn("running without a record: %v", err)
 	}

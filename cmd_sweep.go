@@ -240,6 +240,11 @@ func sweepRegistry(path string, r *registry.Registry, o sweepOptions, containers
 			return nil, err
 		}
 	}
+	if !o.dryRun {
+		for _, name := range store.RemoveStaleTemps(processAlive) {
+			fmt.Fprintf(os.Stderr, "watchdog: sweep: removed %s, left by a writer that died mid-write\n", name)
+		}
+	}
 	now := time.Now()
 	var evs []sweepEvent
 	for _, id := range r.IDs() {
@@ -419,4 +424,11 @@ func printSweep(stdout, stderr io.Writer, rep sweepReport, asJSON bool) {
 	for _, e := range rep.Errors {
 		fmt.Fprintf(stderr, "watchdog: sweep: %s\n", e)
 	}
+}
+
+// processAlive reports whether any live process has this pid (a writer's temp
+// file is kept while it might still be renamed).
+func processAlive(pid int) bool {
+	p, err := supervise.ReadProc(pid)
+	return err == nil && !p.Zombie()
 }

@@ -72,3 +72,7 @@ func TestConcurrentExec50(t *testing.T) {
 	}
 	runConcurrent(t, 50)
 }
+
+func TestConcurrentExec200(t *testing.T) {
+	runConcurrent(t, 200)
+}

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -259,7 +260,9 @@ func (s *Store) quarantine(cause error) error {
 func (s *Store) write(data []byte) error {
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
-	tmp := filepath.Join(filepath.Dir(s.Path), "."+filepath.Base(s.Path)+".tmp-"+hex.EncodeToString(rnd[:]))
+	// The writer's pid is in the name, so a temporary file left by a writer
+	// that died mid-write can be recognised and removed (RemoveStaleTemps).
+	tmp := filepath.Join(filepath.Dir(s.Path), fmt.Sprintf(".%s.tmp-%d-%s", filepath.Base(s.Path), os.Getpid(), hex.EncodeToString(rnd[:])))
 	fd, err := openNoFollow(tmp, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("write registry: %w", err)
@@ -310,4 +313,33 @@ func openNoFollow(path string, flags int, perm uint32) (int, error) {
 			return fd, err
 		}
 	}
+}
+
+// RemoveStaleTemps removes temporary files of this registry whose writer
+// is no longer alive (it died between creating and renaming them), and
+// returns their names. Files of live writers are left alone.
+func (s *Store) RemoveStaleTemps(alive func(pid int) bool) []string {
+	dir := filepath.Dir(s.Path)
+	prefix := "." + filepath.Base(s.Path) + ".tmp-"
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var removed []string
+	for _, e := range ents {
+		name := e.Name()
+		rest, ok := strings.CutPrefix(name, prefix)
+		if !ok || !e.Type().IsRegular() {
+			continue
+		}
+		pidStr, _, _ := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidStr)
+		if err != nil || pid <= 0 || alive(pid) {
+			continue
+		}
+		if os.Remove(filepath.Join(dir, name)) == nil {
+			removed = append(removed, name)
+		}
+	}
+	return removed
 }

@@ -78,12 +78,12 @@ func EndTree(t *Tree, sig syscall.Signal, grace time.Duration) (EndReport, error
 		}
 		now := time.Now()
 		if len(live) == 0 {
-			// A zombie whose parent is alive is usually reaped a moment
-			// later; report only those that stay.
-			if len(zombies) > 0 && zombieWait.IsZero() {
-				zombieWait = now.Add(time.Second)
+			// A zombie whose parent is a live supervisor is reaped a moment
+			// later; report only those that stay. Init's are not waited for.
+			if reaping(zombies) && zombieWait.IsZero() {
+				zombieWait = now.Add(500 * time.Millisecond)
 			}
-			if len(zombies) == 0 || now.After(zombieWait) {
+			if !reaping(zombies) || now.After(zombieWait) {
 				rep.Zombies = zombies
 				return rep, nil
 			}
@@ -144,4 +144,15 @@ func TaggedProcesses(runEnv, taskEnv, supEnv string) (map[string]*Tagged, error)
 		g.Procs = append(g.Procs, p)
 	}
 	return out, nil
+}
+
+// reaping reports whether some zombie has a parent other than init, which
+// is likely to reap it soon.
+func reaping(zombies []ProcStat) bool {
+	for _, z := range zombies {
+		if z.PPID > 1 {
+			return true
+		}
+	}
+	return false
 }

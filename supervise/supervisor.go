@@ -106,7 +106,7 @@ type Supervisor struct {
 	sigs     chan os.Signal
 	proc     *launch.Process
 	started  Started
-	tree     Tree
+	tree     *Tree
 	reaped   bool
 	status   syscall.WaitStatus
 	subreap  bool
@@ -156,7 +156,7 @@ func (s *Supervisor) Start() (Started, error) {
 	// The child cannot be reaped before we wait for it, so its start time
 	// is readable here even if it already exited.
 	s.started.StartTicks, _ = StartTicks(p.PID)
-	s.tree = Tree{
+	s.tree = &Tree{
 		Leader:       p.PID,
 		LeaderTicks:  s.started.StartTicks,
 		PGID:         p.PID,
@@ -168,7 +168,7 @@ func (s *Supervisor) Start() (Started, error) {
 		s.tree.Root = os.Getpid()
 	}
 	if s.cfg.Foreground || s.cfg.Coreutils {
-		s.tree = Tree{Leader: p.PID, LeaderTicks: s.started.StartTicks, NotBefore: s.started.StartTicks}
+		s.tree = &Tree{Leader: p.PID, LeaderTicks: s.started.StartTicks, NotBefore: s.started.StartTicks}
 	}
 	s.fault("after-start")
 	return s.started, nil
@@ -337,9 +337,12 @@ func (s *Supervisor) signalTree(sig syscall.Signal) {
 	if s.cfg.Foreground {
 		return
 	}
-	t := s.tree
-	t.GroupTrusted = false // signalCommand covered the group while it was safe to
-	_, _ = t.Signal(sig)
+	// signalCommand covered the group while it was safe to; the tree's other
+	// members get the signal one by one, identity checked.
+	trusted := s.tree.GroupTrusted
+	s.tree.GroupTrusted = false
+	_, _ = s.tree.Signal(sig)
+	s.tree.GroupTrusted = trusted
 }
 
 // reap collects exited children. As the subreaper it also reaps orphaned

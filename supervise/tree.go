@@ -20,6 +20,29 @@ type Tree struct {
 	GroupTrusted bool
 	Tag          string // NAME=VALUE every process of the task inherits
 	NotBefore    uint64 // start ticks of the earliest possible member
+
+	// tagged remembers, per pid and start time, whether a process carries
+	// Tag: environments are read once, not on every poll of an escalation.
+	tagged map[procKey]bool
+}
+
+type procKey struct {
+	pid   int
+	ticks uint64
+}
+
+// hasTag reads (once) whether p carries the tree's tag.
+func (t *Tree) hasTag(p ProcStat) bool {
+	k := procKey{p.PID, p.StartTicks}
+	if v, ok := t.tagged[k]; ok {
+		return v
+	}
+	v := HasEnv(p.PID, t.Tag)
+	if t.tagged == nil {
+		t.tagged = make(map[procKey]bool)
+	}
+	t.tagged[k] = v
+	return v
 }
 
 // Members returns the task's live processes and its zombies.
@@ -80,7 +103,7 @@ func (t *Tree) match(all []ProcStat) map[int]bool {
 			addTree(p.PID)
 			continue
 		}
-		if t.Tag != "" && (euid == 0 || p.UID == euid) && !p.Zombie() && HasEnv(p.PID, t.Tag) {
+		if t.Tag != "" && (euid == 0 || p.UID == euid) && !p.Zombie() && t.hasTag(p) {
 			addTree(p.PID)
 		}
 	}
