@@ -5,7 +5,9 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 # A static, stripped binary without urfave/cli's doc generator.
 RELEASE_FLAGS = -trimpath -tags urfave_cli_no_docs -ldflags "-s -w -X main.version=$(VERSION)"
 
-.PHONY: build test bench lint cross clean
+FUZZTIME ?= 30s
+
+.PHONY: build test bench fuzz lint cross clean
 
 build:
 	CGO_ENABLED=0 $(GO) build $(RELEASE_FLAGS) -o $(BIN) .
@@ -17,6 +19,14 @@ test:
 bench: build
 	$(GO) run ./bench -watchdog $(BIN)
 	$(GO) test -run '^$$' -bench . -benchmem ./registry ./supervise
+
+# Each fuzz target for FUZZTIME; seeds live in */testdata/fuzz/ and run in plain go test.
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./registry
+	$(GO) test -run '^$$' -fuzz '^FuzzValidateID$$' -fuzztime $(FUZZTIME) ./registry
+	$(GO) test -run '^$$' -fuzz '^FuzzParseDuration$$' -fuzztime $(FUZZTIME) ./supervise
+	$(GO) test -run '^$$' -fuzz '^FuzzParseSignal$$' -fuzztime $(FUZZTIME) ./supervise
+	$(GO) test -run '^$$' -fuzz '^FuzzParseTimeout$$' -fuzztime $(FUZZTIME) ./shims
 
 lint:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt would change:"; gofmt -l .; exit 1; }

@@ -378,14 +378,18 @@ func regMismatch(ts *testscript.TestScript, id string, checks []string) string {
 		return err.Error()
 	}
 	var doc struct {
-		Tasks map[string]map[string]any `json:"tasks"`
+		Tasks map[string]json.RawMessage `json:"tasks"`
 	}
 	if err := json.Unmarshal(data, &doc); err != nil {
 		return fmt.Sprintf("registry does not parse: %v", err)
 	}
-	task, ok := doc.Tasks[id]
+	raw, ok := doc.Tasks[id]
 	if !ok {
 		return fmt.Sprintf("no task %q in registry", id)
+	}
+	var task map[string]any
+	if err := json.Unmarshal(raw, &task); err != nil {
+		return fmt.Sprintf("task %q is not an object: %v", id, err)
 	}
 	for _, c := range checks {
 		switch {

@@ -58,3 +58,25 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzValidateID: never panics; an accepted id is 1-64 bytes of the
+// allowed characters, starting with a letter or digit.
+func FuzzValidateID(f *testing.F) {
+	for _, s := range []string{"T001", "", "-x", "a/b", "..", "a b", "é", "a\x00", "build-1.2_x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		if ValidateID(id) != nil {
+			return
+		}
+		if len(id) == 0 || len(id) > MaxIDLen {
+			t.Fatalf("accepted %q of length %d", id, len(id))
+		}
+		for i, c := range []byte(id) {
+			alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+			if !alnum && (i == 0 || (c != '-' && c != '_' && c != '.')) {
+				t.Fatalf("accepted %q with %q at %d", id, c, i)
+			}
+		}
+	})
+}

@@ -237,3 +237,44 @@ func TestPeekMatchesDecode(t *testing.T) {
 		}
 	}
 }
+
+// Hostile sizes and shapes: a registry of tens of MB parses; nesting far
+// beyond any real registry is refused as corrupt without exhausting the
+// stack; a file over MaxSize is refused with a clear error, not loaded.
+func TestHostileShapes(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"tasks":{`)
+	entry := `{"mode":"native","command":"` + strings.Repeat("x", 900) + `","status":"completed","started_at":"2026-01-01T00:00:00Z","constitution_rules":[]}`
+	for i := 0; i < 30000; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"t%d":%s`, i, entry)
+	}
+	b.WriteString(`}}`)
+	if b.Len() < 25<<20 {
+		t.Fatalf("test registry only %d bytes", b.Len())
+	}
+	r, err := Parse([]byte(b.String()))
+	if err != nil || r.Len() != 30000 {
+		t.Fatalf("30 MB registry: %v, %d entries", err, r.Len())
+	}
+
+	deep := `{"tasks":{"a":` + strings.Repeat("[", 1_000_000) + strings.Repeat("]", 1_000_000) + `}}`
+	if _, err := Parse([]byte(deep)); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "nested too deeply") {
+		t.Fatalf("deep nesting: %v", err)
+	}
+
+	dir := t.TempDir()
+	path := filepath.Join(dir, "process_registry.json")
+	f, _ := os.Create(path)
+	f.Truncate(MaxSize + 1)
+	f.Close()
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Load(); err == nil || !strings.Contains(err.Error(), "more than the") {
+		t.Fatalf("oversized registry: %v", err)
+	}
+}
