@@ -41,6 +41,27 @@ func TestStorm(t *testing.T) {
 			t.Fatalf("supervisor %d never started its task", i)
 		}
 	}
+	// Every start recorded before the storm: a supervisor is killed
+	// mid-run, not between fork and write (faults.txtar covers that).
+	s, err := registry.Open(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(func() bool {
+		r, err := s.Load()
+		if err != nil {
+			return false
+		}
+		running := 0
+		for _, id := range r.IDs() {
+			if st, _, _ := r.Peek(id); st == registry.StatusRunning {
+				running++
+			}
+		}
+		return running == n
+	}) {
+		t.Fatal("not every start was recorded")
+	}
 	for i, c := range cmds {
 		sig := syscall.SIGTERM
 		if i%2 == 0 {
@@ -54,10 +75,6 @@ func TestStorm(t *testing.T) {
 	}
 	t.Logf("supervisors ended in %v", time.Since(t0))
 
-	s, err := registry.Open(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	r, err := s.Load()
 	if err != nil {
 		t.Fatalf("registry after the storm: %v", err)
