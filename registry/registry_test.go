@@ -278,3 +278,33 @@ func TestHostileShapes(t *testing.T) {
 		t.Fatalf("oversized registry: %v", err)
 	}
 }
+
+// A symlink planted at the temporary path is never followed: the write
+// fails, its target is untouched, the registry is as it was.
+func TestSymlinkAtTempPathRefused(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := Open(filepath.Join(dir, "process_registry.json"))
+	if err := s.Update(func(r *Registry) error { r.Put("a", &Task{Status: StatusCompleted}); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(s.Path)
+	target := filepath.Join(dir, "target")
+	os.WriteFile(target, []byte("precious"), 0o600)
+	old := tempSuffix
+	tempSuffix = func() string { return "fixed" }
+	defer func() { tempSuffix = old }()
+	planted := filepath.Join(dir, fmt.Sprintf(".process_registry.json.tmp-%d-fixed", os.Getpid()))
+	if err := os.Symlink(target, planted); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Update(func(r *Registry) error { r.Put("b", &Task{Status: StatusRunning}); return nil })
+	if err == nil || !strings.Contains(err.Error(), "file exists") {
+		t.Fatalf("Update through a planted symlink = %v", err)
+	}
+	if b, _ := os.ReadFile(target); string(b) != "precious" {
+		t.Fatalf("symlink target written: %q", b)
+	}
+	if after, _ := os.ReadFile(s.Path); string(after) != string(before) {
+		t.Fatal("registry changed")
+	}
+}

@@ -258,14 +258,14 @@ func (s *Store) quarantine(cause error) error {
 
 // write replaces the registry atomically: temp file, fsync, rename.
 func (s *Store) write(data []byte) error {
-	var rnd [6]byte
-	_, _ = rand.Read(rnd[:])
 	// The writer's pid is in the name, so a temporary file left by a writer
 	// that died mid-write can be recognised and removed (RemoveStaleTemps).
-	tmp := filepath.Join(filepath.Dir(s.Path), fmt.Sprintf(".%s.tmp-%d-%s", filepath.Base(s.Path), os.Getpid(), hex.EncodeToString(rnd[:])))
+	tmp := filepath.Join(filepath.Dir(s.Path), fmt.Sprintf(".%s.tmp-%d-%s", filepath.Base(s.Path), os.Getpid(), tempSuffix()))
+	// O_EXCL|O_NOFOLLOW: whatever stands at the name, a planted symlink
+	// included, makes the write fail instead of being followed.
 	fd, err := openNoFollow(tmp, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL, 0o600)
 	if err != nil {
-		return fmt.Errorf("write registry: %w", err)
+		return fmt.Errorf("write registry: temporary file %s: %w", tmp, err)
 	}
 	f := os.NewFile(uintptr(fd), tmp)
 	ok := false
@@ -293,6 +293,14 @@ func (s *Store) write(data []byte) error {
 	}
 	ok = true
 	return nil
+}
+
+// tempSuffix makes the random part of temporary file names (a variable so
+// tests can predict it).
+var tempSuffix = func() string {
+	var rnd [6]byte
+	_, _ = rand.Read(rnd[:])
+	return hex.EncodeToString(rnd[:])
 }
 
 // FaultWrite, when set (tests only), is called before the registry's bytes
