@@ -313,7 +313,7 @@ func newTask(o *execOptions, runID string, now time.Time) *registry.Task {
 	self, ticks := supervise.Self()
 	t := &registry.Task{
 		Mode:              registry.ModeNative,
-		Command:           displayCommand(o.argv),
+		Command:           launch.DisplayCommand(o.argv),
 		Status:            registry.StatusRunning,
 		StartedAt:         registry.FormatTime(now),
 		ConstitutionRules: []string{},
@@ -397,24 +397,6 @@ func applyEnd(t *registry.Task, res supervise.Result) {
 	default:
 		t.Status, t.Reason = registry.StatusFailed, registry.ReasonExited
 	}
-}
-
-// displayCommand joins argv for display, quoting what a shell would need.
-func displayCommand(argv []string) string {
-	var b strings.Builder
-	for i, a := range argv {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		if a != "" && !strings.ContainsAny(a, " \t\n'\"\\$`|&;<>()*?[]{}~!#") {
-			b.WriteString(a)
-			continue
-		}
-		b.WriteByte('\'')
-		b.WriteString(strings.ReplaceAll(a, "'", `'\''`))
-		b.WriteByte('\'')
-	}
-	return b.String()
 }
 
 func supervisorPID(t *registry.Task) int {

@@ -177,3 +177,22 @@ func Strerror(err error) string {
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
 }
+
+// DisplayCommand joins argv for display (the registry's "command"),
+// quoting what a shell would need quoted.
+func DisplayCommand(argv []string) string {
+	var b strings.Builder
+	for i, a := range argv {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if a != "" && !strings.ContainsAny(a, " \t\n'\"\\$`|&;<>()*?[]{}~!#") {
+			b.WriteString(a)
+			continue
+		}
+		b.WriteByte('\'')
+		b.WriteString(strings.ReplaceAll(a, "'", `'\''`))
+		b.WriteByte('\'')
+	}
+	return b.String()
+}

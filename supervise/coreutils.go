@@ -46,12 +46,8 @@ func (s *Supervisor) waitCoreutils() Result {
 		}
 		s.coreutilsSignal(sig, &res)
 	}
-	var idleC <-chan time.Time
-	if s.cfg.OnIdle != nil {
-		idle := time.NewTimer(IdleAfter)
-		defer idle.Stop()
-		idleC = idle.C
-	}
+	idleC, stopIdle := s.idleTimer()
+	defer stopIdle()
 	for !s.reaped {
 		select {
 		case <-idleC:

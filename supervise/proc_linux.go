@@ -192,24 +192,12 @@ func Snapshot() ([]ProcStat, error) {
 // HasEnv reports whether the process's initial environment holds the
 // exact entry tag ("NAME=VALUE"). Unreadable environments report false.
 func HasEnv(pid int, tag string) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
-	if err != nil || len(b) == 0 {
+	name, value, ok := strings.Cut(tag, "=")
+	if !ok {
 		return false
 	}
-	t := []byte(tag)
-	for len(b) > 0 {
-		i := bytes.IndexByte(b, 0)
-		var e []byte
-		if i < 0 {
-			e, b = b, nil
-		} else {
-			e, b = b[:i], b[i+1:]
-		}
-		if bytes.Equal(e, t) {
-			return true
-		}
-	}
-	return false
+	v, found := EnvValues(pid, name)[name]
+	return found && v == value
 }
 
 // sendSignal signals one process after confirming its identity. A pidfd is

@@ -210,12 +210,8 @@ func (s *Supervisor) Wait() Result {
 		deadlineC = s.deadline.C
 	}
 	escalated := false // a terminating signal went to the tree and KILL may follow
-	var idleC <-chan time.Time
-	if s.cfg.OnIdle != nil {
-		idle := time.NewTimer(IdleAfter)
-		defer idle.Stop()
-		idleC = idle.C
-	}
+	idleC, stopIdle := s.idleTimer()
+	defer stopIdle()
 	for !s.reaped {
 		select {
 		case <-idleC:
@@ -277,6 +273,15 @@ func (s *Supervisor) Wait() Result {
 	signal.Stop(s.sigs)
 	res.ExitCode, res.Reraise = exitStatus(s.status, res.TimedOut, s.cfg.PreserveStatus)
 	return res
+}
+
+// idleTimer fires once after IdleAfter when Config.OnIdle is set.
+func (s *Supervisor) idleTimer() (<-chan time.Time, func()) {
+	if s.cfg.OnIdle == nil {
+		return nil, func() {}
+	}
+	t := time.NewTimer(IdleAfter)
+	return t.C, func() { t.Stop() }
 }
 
 // exitStatus applies coreutils' rules to the command's wait status.

@@ -51,16 +51,7 @@ func (t *Tree) Members() (live, zombies []ProcStat, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	in := t.match(all)
-	for _, p := range all {
-		switch {
-		case !in[p.PID]:
-		case p.Zombie():
-			zombies = append(zombies, p)
-		default:
-			live = append(live, p)
-		}
-	}
+	live, zombies = t.MembersIn(all)
 	return live, zombies, nil
 }
 

@@ -243,7 +243,7 @@ func runAction(c *cli.Context) error {
 	defer cli.Close()
 
 	task := &registry.Task{
-		Mode: registry.ModeDocker, Command: displayCommand(append([]string{o.Image}, o.Cmd...)), Status: registry.StatusRunning,
+		Mode: registry.ModeDocker, Command: launch.DisplayCommand(append([]string{o.Image}, o.Cmd...)), Status: registry.StatusRunning,
 		StartedAt: registry.FormatTime(now), ConstitutionRules: []string{}, RunID: runID, Argv: append([]string{o.Image}, o.Cmd...),
 		Labels: userLabels, Docker: &registry.Docker{ContainerName: o.Name, ResourceLimits: limits, Image: o.Image},
 		Supervisor: &registry.Proc{PID: self, StartTicks: ticks, Host: host, BootID: supervise.BootID(),
@@ -354,21 +354,6 @@ func bind(v string) (string, error) {
 		parts[0] = abs
 	}
 	return strings.Join(parts, ":"), nil
-}
-
-func displayCommand(argv []string) string {
-	var b strings.Builder
-	for i, a := range argv {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		if a != "" && !strings.ContainsAny(a, " \t\n'\"\\$`|&;<>()*?[]{}~!#") {
-			b.WriteString(a)
-			continue
-		}
-		b.WriteString("'" + strings.ReplaceAll(a, "'", `'\''`) + "'")
-	}
-	return b.String()
 }
 
 var stopCommand = &cli.Command{
