@@ -105,6 +105,8 @@ func killAction(c *cli.Context) error {
 		if err := writeJSON(c.App.Writer, res); err != nil {
 			return err
 		}
+	} else if task.Mode == registry.ModeDocker {
+		fmt.Fprintf(c.App.Writer, "watchdog: %s: cancelled; its container was stopped\n", id)
 	} else {
 		msg := fmt.Sprintf("watchdog: %s: cancelled; signalled %d process(es)", id, len(res.Signalled))
 		if len(res.Killed) > 0 {

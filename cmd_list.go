@@ -142,14 +142,14 @@ func left(v taskView) string {
 }
 
 func cpuCol(v taskView) string {
-	if v.Status != registry.StatusRunning || v.Mode != registry.ModeNative {
+	if v.Status != registry.StatusRunning || (v.Mode != registry.ModeNative && !v.containerMeasured) {
 		return "-"
 	}
 	return fmt.Sprintf("%.1f", v.CPUPercent)
 }
 
 func memCol(v taskView) string {
-	if v.Status != registry.StatusRunning || v.Mode != registry.ModeNative {
+	if v.Status != registry.StatusRunning || (v.Mode != registry.ModeNative && !v.containerMeasured) {
 		return "-"
 	}
 	return humanBytes(v.MemoryBytes)
@@ -197,7 +197,9 @@ var checkCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		v := newView(id, t, takeSnapshot(), true)
+		views := []taskView{newView(id, t, takeSnapshot(), true)}
+		fillContainerUsage(views)
+		v := views[0]
 		if c.Bool("json") {
 			return writeJSON(c.App.Writer, v)
 		}
@@ -260,7 +262,14 @@ func printCheck(w io.Writer, v taskView, t *registry.Task, color bool) {
 		p("supervisor", "none recorded (the earlier tool's entry, or registered)")
 	}
 	if v.ContainerName != "" {
-		p("container", "%s %s", v.ContainerName, shortID(v.ContainerID))
+		state := ""
+		switch {
+		case v.containerMeasured && v.Alive:
+			state = fmt.Sprintf(": running, CPU %.1f%%, memory %s", v.CPUPercent, humanBytes(v.MemoryBytes))
+		case v.containerMeasured:
+			state = ": not running"
+		}
+		p("container", "%s %s%s", v.ContainerName, shortID(v.ContainerID), state)
 	}
 	if t.Native != nil {
 		rec := "gone, or another process now"

@@ -43,7 +43,8 @@ type taskView struct {
 	MemoryBytes       int64             `json:"memory_bytes"`
 	Error             string            `json:"error,omitempty"`
 
-	started time.Time
+	started           time.Time
+	containerMeasured bool // watchdog-docker answered for this container
 }
 
 type supervisorView struct {
@@ -171,6 +172,7 @@ func loadViews(store *registry.Store, filter func(*registry.Task) bool, withProc
 		}
 		views = append(views, newView(id, t, snap, withProcs))
 	}
+	fillContainerUsage(views)
 	sort.SliceStable(views, func(i, j int) bool {
 		if !views[i].started.Equal(views[j].started) {
 			return views[i].started.After(views[j].started)

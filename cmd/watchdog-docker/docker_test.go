@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -356,6 +357,13 @@ func TestDockerKill(t *testing.T) {
 	setup(t)
 	reg := newReg(t)
 	cmd, _, _ := startBackground(t, reg, "--id", "c-kill", testImage, "-hang")
+	// list and check show the live container and what it uses.
+	if r := wd(t, reg, "", nil, "list"); !regexp.MustCompile(`(?m)^c-kill +docker +running +dev-task-c-kill .* [0-9.]+ +[0-9.]+[BKMG] +- +`).MatchString(r.stdout) {
+		t.Errorf("list:\n%s", r.stdout)
+	}
+	if r := wd(t, reg, "", nil, "check", "c-kill"); !regexp.MustCompile(`container: +dev-task-c-kill [0-9a-f]{12}: running, CPU [0-9.]+%, memory [0-9.]+[BKMG]`).MatchString(r.stdout) {
+		t.Errorf("check:\n%s", r.stdout)
+	}
 	r := wd(t, reg, "", nil, "kill", "c-kill", "--grace", "5s")
 	if r.code != 0 {
 		t.Fatalf("kill: %d %s", r.code, r.stderr)

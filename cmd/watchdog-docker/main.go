@@ -52,7 +52,7 @@ func main() {
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return fail(125, err.Error(), "run 'watchdog docker-run --help' for usage")
 		},
-		Commands: []*cli.Command{runCommand, stopCommand, sweepCommand},
+		Commands: []*cli.Command{runCommand, stopCommand, sweepCommand, usageCommand},
 	}
 	err := app.Run(os.Args)
 	if err == nil {
@@ -428,5 +428,24 @@ var sweepCommand = &cli.Command{
 		return json.NewEncoder(c.App.Writer).Encode(struct {
 			Actions []container.Event `json:"actions"`
 		}{evs})
+	},
+}
+
+var usageCommand = &cli.Command{
+	Name:      "usage",
+	Usage:     "state, CPU and memory of containers, as JSON (for watchdog list and check)",
+	ArgsUsage: "CONTAINER...",
+	Action: func(c *cli.Context) error {
+		ctx := context.Background()
+		cli, err := container.Connect(ctx)
+		if err != nil {
+			return fail(exitNoEngine, err.Error(), "")
+		}
+		defer cli.Close()
+		out := []container.Usage{}
+		for _, ref := range c.Args().Slice() {
+			out = append(out, container.Measure(ctx, cli, ref))
+		}
+		return json.NewEncoder(c.App.Writer).Encode(out)
 	},
 }
