@@ -73,9 +73,10 @@ func main() {
 }
 
 var runCommand = &cli.Command{
-	Name:      "run",
-	Usage:     "run a container with a deadline, supervised and recorded (watchdog docker-run)",
-	ArgsUsage: "IMAGE [COMMAND [ARG]...]",
+	Name:                   "run",
+	UseShortOptionHandling: true, // -it, as docker run takes it
+	Usage:                  "run a container with a deadline, supervised and recorded (watchdog docker-run)",
+	ArgsUsage:              "IMAGE [COMMAND [ARG]...]",
 	Description: `Creates the container (name dev-task-ID unless --name) with labels that
 carry the task id, run id, supervisor identity and deadline, and TASK_ID in
 its environment; waits for its exit before starting it; streams stdout and
