@@ -28,7 +28,7 @@ command. Colours only on a terminal, never with NO_COLOR.`,
 	Flags:        []cli.Flag{jsonFlag, &cli.BoolFlag{Name: "running", Aliases: []string{"r"}, Usage: "only running tasks"}, registryFlag},
 	OnUsageError: usageError,
 	Action: func(c *cli.Context) error {
-		store, err := openStore(c)
+		store, err := openStoreForReading(c)
 		if err != nil {
 			return err
 		}
@@ -189,7 +189,7 @@ var checkCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		store, err := openStore(c)
+		store, err := openStoreForReading(c)
 		if err != nil {
 			return err
 		}
@@ -336,7 +336,7 @@ var statsCommand = &cli.Command{
 	Flags:        []cli.Flag{jsonFlag, registryFlag},
 	OnUsageError: usageError,
 	Action: func(c *cli.Context) error {
-		store, err := openStore(c)
+		store, err := openStoreForReading(c)
 		if err != nil {
 			return err
 		}
@@ -398,7 +398,7 @@ var reportCommand = &cli.Command{
 		&cli.StringFlag{Name: "sample", Usage: "measure CPU over this `DURATION`", Value: "500ms"}},
 	OnUsageError: usageError,
 	Action: func(c *cli.Context) error {
-		store, err := openStore(c)
+		store, err := openStoreForReading(c)
 		if err != nil {
 			return err
 		}

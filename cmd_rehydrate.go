@@ -26,7 +26,7 @@ or stop them. Short enough to paste into a prompt.`,
 		if err != nil {
 			return fail(fmt.Errorf("--since: %w", err), "")
 		}
-		store, err := openStore(c)
+		store, err := openStoreForReading(c)
 		if err != nil {
 			return err
 		}

@@ -121,19 +121,17 @@ var registryFlag = &cli.StringFlag{
 }
 
 // openStore opens the registry named by --registry (after the command name
-// or before it), WATCHDOG_REGISTRY, or the default.
-func openStore(c *cli.Context) (*registry.Store, error) {
-	path := registry.DefaultPath
-	if v := os.Getenv("WATCHDOG_REGISTRY"); v != "" {
-		path = v
-	}
-	for _, ctx := range c.Lineage() {
-		if ctx.IsSet("registry") {
-			path = ctx.String("registry")
-			break
-		}
-	}
-	s, err := registry.Open(path)
+// or before it), WATCHDOG_REGISTRY, or the default, creating its directory.
+func openStore(c *cli.Context) (*registry.Store, error) { return openStoreWith(c, registry.Open) }
+
+// openStoreForReading is openStore for commands that only read: they never
+// create a directory where there is no registry.
+func openStoreForReading(c *cli.Context) (*registry.Store, error) {
+	return openStoreWith(c, registry.OpenForReading)
+}
+
+func openStoreWith(c *cli.Context, open func(string) (*registry.Store, error)) (*registry.Store, error) {
+	s, err := open(registryPath(c))
 	if err != nil {
 		return nil, fail(err, "")
 	}

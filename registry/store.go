@@ -47,13 +47,19 @@ func (e *PermError) Error() string { return fmt.Sprintf("registry %s: %s", e.Pat
 
 // Open checks that path is safe to use as a registry and creates its
 // directory (0700) if needed. It does not read the file.
-func Open(path string) (*Store, error) {
+func Open(path string) (*Store, error) { return open(path, true) }
+
+// OpenForReading is Open for commands that only read: a missing directory
+// is not created (it reads as an empty registry).
+func OpenForReading(path string) (*Store, error) { return open(path, false) }
+
+func open(path string, create bool) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("registry path is empty")
 	}
 	path = filepath.Clean(path)
 	dir := filepath.Dir(path)
-	if err := checkDir(dir); err != nil {
+	if err := checkDir(dir, create); err != nil {
 		return nil, err
 	}
 	base := filepath.Base(path)
@@ -75,8 +81,11 @@ func Open(path string) (*Store, error) {
 	return s, nil
 }
 
-func checkDir(dir string) error {
+func checkDir(dir string, create bool) error {
 	fi, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) && !create {
+		return nil
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return fmt.Errorf("create registry directory: %w", err)
