@@ -125,21 +125,19 @@ type Spec struct {
 	NewGroup bool
 }
 
-// Process is a started process. PidFD is -1 where the kernel has no pidfds.
+// Process is a started process.
 type Process struct {
-	PID   int
-	PidFD int
+	PID int
 }
 
 // Start starts the process with the caller's stdin, stdout and stderr. A
 // file without a #! line that the kernel refuses (ENOEXEC) is run with
 // /bin/sh, as execvp(3) does.
 func Start(s Spec) (*Process, error) {
-	pidfd := -1
 	attr := &syscall.ProcAttr{
 		Env:   s.Env,
 		Files: []uintptr{0, 1, 2},
-		Sys:   sysProcAttr(s, &pidfd),
+		Sys:   sysProcAttr(s),
 	}
 	pid, err := syscall.ForkExec(s.Path, s.Argv, attr)
 	if err == syscall.ENOEXEC {
@@ -153,7 +151,7 @@ func Start(s Spec) (*Process, error) {
 		}
 		return nil, &Error{Name: s.Argv[0], Err: err, Code: code}
 	}
-	return &Process{PID: pid, PidFD: pidfd}, nil
+	return &Process{PID: pid}, nil
 }
 
 // quote renders a name as coreutils does in the C locale: 'name'.

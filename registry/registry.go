@@ -74,9 +74,6 @@ func (r *Registry) IDs() []string {
 	return ids
 }
 
-// Has reports whether an entry with this id exists.
-func (r *Registry) Has(id string) bool { _, ok := r.entries[id]; return ok }
-
 // Get returns the task with this id. It returns (nil, nil) when there is
 // none, and an error when the entry exists but does not decode as a task.
 // The task is shared with the registry: call Put after changing it.
@@ -109,17 +106,6 @@ func (r *Registry) Delete(id string) {
 		r.changed = true
 	}
 }
-
-// Raw returns the bytes an entry was read with (nil for a new entry).
-func (r *Registry) Raw(id string) json.RawMessage {
-	if e, ok := r.entries[id]; ok {
-		return e.raw
-	}
-	return nil
-}
-
-// Changed reports whether Put or Delete was called.
-func (r *Registry) Changed() bool { return r.changed }
 
 // Encode renders the registry: one task per line, keys sorted, so the file
 // stays readable with a pager and diffs well. Entries that were not changed
