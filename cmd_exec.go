@@ -216,13 +216,11 @@ func superviseTask(store *registry.Store, o *execOptions, runID string, m runMod
 			startErr = resolveErr
 			return
 		}
-		st, err := sup.Start()
-		if err != nil {
+		if _, err := sup.Start(); err != nil {
 			startErr = err
 			return
 		}
 		started = true
-		_ = st
 	}
 	var err error
 	if store != nil {
