@@ -9,7 +9,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/urfave/cli/v2"
 
 	"github.com/watchdog-run/watchdog/launch"
@@ -142,7 +141,7 @@ func execAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	runID := uuid.NewString()
+	runID := launch.NewRunID()
 	if o.id == "" {
 		o.id = "task-" + runID[:8]
 	}

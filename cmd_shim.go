@@ -9,9 +9,9 @@ import (
 	"syscall"
 	"text/tabwriter"
 
-	"github.com/google/uuid"
 	"github.com/urfave/cli/v2"
 
+	"github.com/watchdog-run/watchdog/launch"
 	"github.com/watchdog-run/watchdog/shims"
 	"github.com/watchdog-run/watchdog/supervise"
 )
@@ -186,7 +186,7 @@ func pathShimMain(args []string, dir string) (int, syscall.Signal) {
 			return fatal(supervise.ExitInternal, "%s: %v", source, err)
 		}
 	}
-	runID := uuid.NewString()
+	runID := launch.NewRunID()
 	o.id = shimTaskID(name, runID)
 	err = superviseTask(shimStore(m), o, runID, m)
 	var ee *exitError

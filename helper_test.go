@@ -38,6 +38,12 @@ func childMain() {
 	spawnAlloc := fs.Int("spawn-alloc-mb", 0, "descendants hold this many MiB")
 	spawnIgnore := fs.String("spawn-ignore", "", "descendants ignore these comma-separated signals")
 	fs.Parse(os.Args[1:])
+	// Hanging is this helper's job: a ticker keeps the runtime from calling
+	// a program that only waits for signals deadlocked.
+	go func() {
+		for range time.Tick(time.Hour) {
+		}
+	}()
 
 	for _, s := range split(*ignore) {
 		sig, _ := supervise.ParseSignal(s)

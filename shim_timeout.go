@@ -7,8 +7,7 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"github.com/google/uuid"
-
+	"github.com/watchdog-run/watchdog/launch"
 	"github.com/watchdog-run/watchdog/registry"
 	"github.com/watchdog-run/watchdog/shims"
 	"github.com/watchdog-run/watchdog/supervise"
@@ -36,7 +35,7 @@ func timeoutMain(args []string) (int, syscall.Signal) {
 		return 0, 0
 	}
 	m := runMode{prog: prog, stderr: os.Stderr, coreutils: true, bestEffort: true, quote: supervise.LocaleQuote}
-	runID := uuid.NewString()
+	runID := launch.NewRunID()
 	o := &execOptions{
 		id:         "timeout-" + runID[:8],
 		argv:       ta.Argv,

@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/watchdog-run/watchdog/internal/random"
 )
 
 // DefaultPath is the registry path used when nothing else is given,
@@ -307,9 +308,9 @@ func (s *Store) write(data []byte) error {
 // tempSuffix makes the random part of temporary file names (a variable so
 // tests can predict it).
 var tempSuffix = func() string {
-	var rnd [6]byte
-	_, _ = rand.Read(rnd[:])
-	return hex.EncodeToString(rnd[:])
+	var b [6]byte
+	random.Bytes(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // FaultWrite, when set (tests only), is called before the registry's bytes

@@ -17,7 +17,6 @@ import (
 
 	dockercontainer "github.com/docker/docker/api/types/container"
 	units "github.com/docker/go-units"
-	"github.com/google/uuid"
 	"github.com/urfave/cli/v2"
 
 	"github.com/watchdog-run/watchdog/launch"
@@ -116,7 +115,7 @@ func runAction(c *cli.Context) error {
 	if c.NArg() == 0 {
 		return fail(125, "missing IMAGE", "watchdog docker-run --timeout 10m IMAGE [COMMAND [ARG]...]")
 	}
-	runID := uuid.NewString()
+	runID := launch.NewRunID()
 	id := c.String("id")
 	if id == "" {
 		id = "task-" + runID[:8]
