@@ -23,6 +23,7 @@ import (
 
 	"github.com/docker/docker/api/types/build"
 	dockercontainer "github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 
 	"github.com/watchdog-run/watchdog/launch/container"
@@ -44,6 +45,11 @@ func TestMain(m *testing.M) {
 		}
 		defer os.RemoveAll(dir)
 		binDir = dir
+		defer func() {
+			if engine != nil { // the image the tests built goes with them
+				engine.ImageRemove(context.Background(), testImage, image.RemoveOptions{Force: true, PruneChildren: true})
+			}
+		}()
 		return m.Run()
 	}()
 	os.Exit(code)
