@@ -111,8 +111,8 @@ func Install(dir, self string, names []string, timeout string) error {
 			return err
 		}
 		p := filepath.Join(dir, n)
-		if fi, err := os.Lstat(p); err == nil {
-			if fi.Mode()&os.ModeSymlink == 0 || !pointsAtWatchdog(p, self) {
+		if _, err := os.Lstat(p); err == nil {
+			if !isShim(p, self) {
 				return fmt.Errorf("%s exists and is not a watchdog shim; not replacing it", p)
 			}
 			if err := os.Remove(p); err != nil {
@@ -127,14 +127,14 @@ func Install(dir, self string, names []string, timeout string) error {
 	return WriteConfig(dir, c)
 }
 
-// pointsAtWatchdog reports whether a symlink leads to the running binary
-// (or to any file named like a watchdog binary, an older install).
-func pointsAtWatchdog(p, self string) bool {
-	if sameFile(p, self) {
-		return true
-	}
+// isShim reports whether p is a symlink to the running binary (or to any
+// file named like a watchdog binary: an older install).
+func isShim(p, self string) bool {
 	target, err := os.Readlink(p)
-	return err == nil && (filepath.Base(target) == "watchdog" || strings.HasPrefix(filepath.Base(target), "watchdog"))
+	if err != nil {
+		return false
+	}
+	return sameFile(p, self) || strings.HasPrefix(filepath.Base(target), "watchdog")
 }
 
 // Remove takes the named shims out of dir.
@@ -148,11 +148,10 @@ func Remove(dir, self string, names []string) error {
 			return err
 		}
 		p := filepath.Join(dir, n)
-		fi, err := os.Lstat(p)
-		if err != nil {
+		if _, err := os.Lstat(p); err != nil {
 			return fmt.Errorf("no shim %s in %s", n, dir)
 		}
-		if fi.Mode()&os.ModeSymlink == 0 || !pointsAtWatchdog(p, self) {
+		if !isShim(p, self) {
 			return fmt.Errorf("%s is not a watchdog shim; not removing it", p)
 		}
 		if err := os.Remove(p); err != nil {

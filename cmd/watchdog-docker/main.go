@@ -16,6 +16,7 @@ import (
 	"time"
 
 	dockercontainer "github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
 	units "github.com/docker/go-units"
 	"github.com/urfave/cli/v2"
 
@@ -374,9 +375,9 @@ var stopCommand = &cli.Command{
 			return fail(125, err.Error(), "")
 		}
 		ctx := context.Background()
-		cli, err := container.Connect(ctx)
+		cli, err := connect(ctx)
 		if err != nil {
-			return fail(exitNoEngine, err.Error(), "")
+			return err
 		}
 		defer cli.Close()
 		ref := c.Args().First()
@@ -398,6 +399,16 @@ var stopCommand = &cli.Command{
 	},
 }
 
+// connect reaches the engine for the helper's own subcommands; no engine
+// exits exitNoEngine so that the caller can decide whether to warn.
+func connect(ctx context.Context) (*client.Client, error) {
+	cli, err := container.Connect(ctx)
+	if err != nil {
+		return nil, fail(exitNoEngine, err.Error(), "")
+	}
+	return cli, nil
+}
+
 func trimName(s string) string { return strings.TrimPrefix(s, "/") }
 
 var sweepCommand = &cli.Command{
@@ -413,9 +424,9 @@ var sweepCommand = &cli.Command{
 			return fail(125, err.Error(), "")
 		}
 		ctx := context.Background()
-		cli, err := container.Connect(ctx)
+		cli, err := connect(ctx)
 		if err != nil {
-			return fail(exitNoEngine, err.Error(), "")
+			return err
 		}
 		defer cli.Close()
 		evs, err := container.Sweep(ctx, cli, grace, c.Bool("dry-run"))
@@ -437,9 +448,9 @@ var usageCommand = &cli.Command{
 	ArgsUsage: "CONTAINER...",
 	Action: func(c *cli.Context) error {
 		ctx := context.Background()
-		cli, err := container.Connect(ctx)
+		cli, err := connect(ctx)
 		if err != nil {
-			return fail(exitNoEngine, err.Error(), "")
+			return err
 		}
 		defer cli.Close()
 		out := []container.Usage{}
