@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -13,8 +14,11 @@ var cleanupCommand = &cli.Command{
 	Name:  "cleanup",
 	Usage: "drop finished tasks older than --days (running tasks are never dropped)",
 	Description: fmt.Sprintf(`Removes finished tasks (completed, failed, cancelled) whose end is more than
---days ago. Without cleanup the registry still never grows without bound:
-past %d finished tasks the oldest are dropped, down to %d.`, registry.MaxFinished, registry.PruneTo),
+--days ago, from the registry and from its history. Without cleanup the
+registry file still stays small: past %d finished tasks the oldest move to
+the history file beside it (%s), down to %d; the
+history is rotated at %d MiB, keeping one older file (.1).`, registry.ArchiveAt,
+		filepath.Base(registry.HistoryPath(registry.DefaultPath)), registry.KeepFinished, registry.HistoryMax>>20),
 	Flags: []cli.Flag{
 		&cli.Float64Flag{Name: "days", Aliases: []string{"d"}, Usage: "age in days", Value: 7},
 		&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "say what would be dropped"},
@@ -32,18 +36,21 @@ past %d finished tasks the oldest are dropped, down to %d.`, registry.MaxFinishe
 		}
 		cutoff := time.Now().Add(-time.Duration(days * 24 * float64(time.Hour)))
 		var dropped []string
+		old := func(t *registry.Task) bool {
+			if t == nil || !t.Finished() {
+				return false // running tasks stay
+			}
+			at := t.Completed()
+			if at.IsZero() {
+				at = t.Started()
+			}
+			return !at.IsZero() && at.Before(cutoff)
+		}
 		err = store.Update(func(r *registry.Registry) error {
 			for _, id := range r.IDs() {
 				t, err := r.Get(id)
-				if err != nil || t == nil || !t.Finished() {
+				if err != nil || !old(t) {
 					continue // undecodable entries and running tasks stay
-				}
-				at := t.Completed()
-				if at.IsZero() {
-					at = t.Started()
-				}
-				if at.IsZero() || !at.Before(cutoff) {
-					continue
 				}
 				dropped = append(dropped, id)
 				if !c.Bool("dry-run") {
@@ -55,11 +62,15 @@ past %d finished tasks the oldest are dropped, down to %d.`, registry.MaxFinishe
 		if err != nil {
 			return fail(err, "")
 		}
+		archived, err := store.FilterHistory(func(_ string, t *registry.Task) bool { return !old(t) }, c.Bool("dry-run"))
+		if err != nil {
+			return fail(err, "")
+		}
 		verb := "removed"
 		if c.Bool("dry-run") {
 			verb = "would remove"
 		}
-		fmt.Fprintf(c.App.Writer, "watchdog: cleanup: %s %d finished task(s) older than %v day(s)\n", verb, len(dropped), days)
+		fmt.Fprintf(c.App.Writer, "watchdog: cleanup: %s %d finished task(s) older than %v day(s)\n", verb, len(dropped)+archived, days)
 		return nil
 	},
 }

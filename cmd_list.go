@@ -36,7 +36,7 @@ command. Colours only on a terminal, never with NO_COLOR.`,
 		if c.Bool("running") {
 			filter = func(t *registry.Task) bool { return t.Status == registry.StatusRunning }
 		}
-		views, err := loadViews(store, filter, false)
+		views, err := loadViews(store, filter, false, filter == nil)
 		if err != nil {
 			return fail(err, "")
 		}
@@ -223,7 +223,7 @@ func oneID(c *cli.Context) (string, error) {
 // getTask loads one task. An unknown id exits 1: the question was fine, the
 // answer is "no such task".
 func getTask(store *registry.Store, id string) (*registry.Task, error) {
-	r, err := store.Load()
+	r, err := store.LoadWithHistory()
 	if err != nil {
 		return nil, fail(err, "")
 	}
@@ -340,7 +340,7 @@ var statsCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		r, err := store.Load()
+		r, err := store.LoadWithHistory()
 		if err != nil {
 			return fail(err, "")
 		}
@@ -407,12 +407,12 @@ var reportCommand = &cli.Command{
 			return failf("", "--sample: want a duration between 1ms and 1m, not %q", c.String("sample"))
 		}
 		running := func(t *registry.Task) bool { return t.Status == registry.StatusRunning }
-		before, err := loadViews(store, running, true)
+		before, err := loadViews(store, running, true, false)
 		if err != nil {
 			return fail(err, "")
 		}
 		time.Sleep(sample) // the measurement interval itself, not synchronisation
-		after, err := loadViews(store, running, true)
+		after, err := loadViews(store, running, true, false)
 		if err != nil {
 			return fail(err, "")
 		}

@@ -30,7 +30,7 @@ or stop them. Short enough to paste into a prompt.`,
 		if err != nil {
 			return err
 		}
-		views, err := loadViews(store, nil, false)
+		views, err := loadViews(store, nil, false, true)
 		if err != nil {
 			return fail(err, "")
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -39,12 +40,25 @@ func runConcurrent(t *testing.T, n int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := s.Load()
+	// Past registry.ArchiveAt finished tasks the oldest move to the
+	// history: every task must be in exactly one of the two files.
+	main, err := s.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist, _ := os.ReadFile(registry.HistoryPath(reg))
+	if got := main.Len() + bytes.Count(hist, []byte("\n")); got != n {
+		t.Fatalf("registry (%d) and history hold %d entries, want %d", main.Len(), got, n)
+	}
+	if n > registry.ArchiveAt && main.Len() > registry.ArchiveAt {
+		t.Fatalf("registry holds %d finished tasks, more than %d", main.Len(), registry.ArchiveAt)
+	}
+	r, err := s.LoadWithHistory()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.Len() != n {
-		t.Fatalf("registry holds %d entries, want %d", r.Len(), n)
+		t.Fatalf("registry and history hold %d distinct tasks, want %d", r.Len(), n)
 	}
 	for i := 0; i < n; i++ {
 		id := fmt.Sprintf("c%03d", i)

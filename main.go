@@ -136,6 +136,6 @@ func openStoreWith(c *cli.Context, open func(string) (*registry.Store, error)) (
 		return nil, fail(err, "")
 	}
 	s.Warn = func(msg string) { fmt.Fprintf(c.App.ErrWriter, "watchdog: warning: %s\n", msg) }
-	s.Prune = func(r *registry.Registry) { registry.PruneFinished(r) }
+	s.Archive = true
 	return s, nil
 }

@@ -80,6 +80,6 @@ func shimStore(m runMode) *registry.Store {
 		m.warn("running without a record: %v", err)
 		return nil
 	}
-	s.Prune = func(r *registry.Registry) { registry.PruneFinished(r) }
+	s.Archive = true
 	return s
 }

@@ -154,8 +154,12 @@ func sign(f float64) float64 {
 
 // loadViews reads the registry and builds the views, newest first.
 // Entries that do not decode are reported on stderr and skipped.
-func loadViews(store *registry.Store, filter func(*registry.Task) bool, withProcs bool) ([]taskView, error) {
-	r, err := store.Load()
+func loadViews(store *registry.Store, filter func(*registry.Task) bool, withProcs, history bool) ([]taskView, error) {
+	load := store.Load
+	if history {
+		load = store.LoadWithHistory
+	}
+	r, err := load()
 	if err != nil {
 		return nil, err
 	}

@@ -41,7 +41,6 @@ func BenchmarkExecUpdate(b *testing.B) {
 	for _, n := range []int{10, 1000, 10000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			s := registryOf(b, n)
-			s.Prune = nil
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				err := s.Update(func(r *Registry) error {

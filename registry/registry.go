@@ -15,6 +15,7 @@ type Registry struct {
 	entries map[string]*entry
 	extra   map[string]json.RawMessage // top-level members other than "tasks"
 	changed bool
+	history map[string]bool // ids read from the history (LoadWithHistory)
 }
 
 type entry struct {

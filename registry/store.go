@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -32,9 +33,12 @@ type Store struct {
 	LockPath string
 	// Warn receives warnings (a quarantined corrupt file). Nil discards them.
 	Warn func(msg string)
-	// Prune, if set, runs on every Update after the caller's change and may
-	// remove entries (the cap on finished tasks).
-	Prune func(*Registry)
+	// Archive moves old finished tasks to the history file on every Update
+	// that changes something (see KeepFinished).
+	Archive bool
+
+	syncOnce   sync.Once
+	syncNeeded bool
 }
 
 // PermError is returned when the registry's location is unsafe to use.
@@ -163,8 +167,11 @@ func (s *Store) Update(fn func(*Registry) error) error {
 	if err := fn(r); err != nil {
 		return err
 	}
-	if s.Prune != nil && r.changed {
-		s.Prune(r)
+	if s.Archive && r.changed {
+		if err := s.archiveOld(r); err != nil && s.Warn != nil {
+			// The tasks stay in the registry; the next update tries again.
+			s.Warn(fmt.Sprintf("could not move old finished tasks to the history: %v", err))
+		}
 	}
 	if !r.changed {
 		return nil
@@ -266,11 +273,15 @@ func (s *Store) quarantine(cause error) error {
 	return nil
 }
 
-// write replaces the registry atomically: temp file, fsync, rename.
-func (s *Store) write(data []byte) error {
+// write replaces the registry atomically.
+func (s *Store) write(data []byte) error { return s.replaceFile(s.Path, data) }
+
+// replaceFile replaces path atomically: temp file, fsync where the
+// filesystem needs it (needSync), rename.
+func (s *Store) replaceFile(path string, data []byte) error {
 	// The writer's pid is in the name, so a temporary file left by a writer
 	// that died mid-write can be recognised and removed (RemoveStaleTemps).
-	tmp := filepath.Join(filepath.Dir(s.Path), fmt.Sprintf(".%s.tmp-%d-%s", filepath.Base(s.Path), os.Getpid(), tempSuffix()))
+	tmp := filepath.Join(filepath.Dir(path), fmt.Sprintf(".%s.tmp-%d-%s", filepath.Base(path), os.Getpid(), tempSuffix()))
 	// O_EXCL|O_NOFOLLOW: whatever stands at the name, a planted symlink
 	// included, makes the write fail instead of being followed.
 	fd, err := openNoFollow(tmp, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL, 0o600)
@@ -286,20 +297,22 @@ func (s *Store) write(data []byte) error {
 		}
 	}()
 	if err := faultWrite(data); err != nil {
-		return fmt.Errorf("write registry %s: %w", s.Path, err)
+		return fmt.Errorf("write registry %s: %w", path, err)
 	}
 	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("write registry %s: %w", s.Path, err)
+		return fmt.Errorf("write registry %s: %w", path, err)
 	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("write registry %s: %w", s.Path, err)
+	if s.needSync() {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("write registry %s: %w", path, err)
+		}
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("write registry %s: %w", s.Path, err)
+		return fmt.Errorf("write registry %s: %w", path, err)
 	}
-	if err := os.Rename(tmp, s.Path); err != nil {
+	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("write registry %s: %w", s.Path, err)
+		return fmt.Errorf("write registry %s: %w", path, err)
 	}
 	ok = true
 	return nil

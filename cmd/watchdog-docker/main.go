@@ -212,7 +212,7 @@ func runAction(c *cli.Context) error {
 		return fail(125, err.Error(), hint)
 	}
 	store.Warn = func(msg string) { fmt.Fprintf(os.Stderr, "watchdog: warning: %s\n", msg) }
-	store.Prune = func(r *registry.Registry) { registry.PruneFinished(r) }
+	store.Archive = true
 	absReg, _ := filepath.Abs(store.Path)
 
 	self, ticks := supervise.Self()
