@@ -261,6 +261,13 @@ func superviseTask(store *registry.Store, o *execOptions, runID string, m runMod
 	}
 	if startErr != nil {
 		var le *launch.Error
+		var ie *supervise.Interrupted
+		if errors.As(startErr, &ie) {
+			if m.coreutils && ie.Signal != syscall.SIGUSR1 && ie.Signal != syscall.SIGUSR2 {
+				return &exitError{code: 128 + int(ie.Signal)} // GNU timeout's cleanup(): _exit(128+sig)
+			}
+			return &exitError{code: 128 + int(ie.Signal), sig: ie.Signal, msg: ie.Error()}
+		}
 		if errors.As(startErr, &le) {
 			return &exitError{code: le.Code, msg: fmt.Sprintf("failed to run command %s: %s", m.quote(le.Name), launch.Strerror(le.Err))}
 		}

@@ -158,6 +158,7 @@ func onPathFirst(dir string) bool {
 // pathShimMain is the binary invoked through a PATH shim: run the real
 // command, supervised like exec, recorded, with the shim's deadline.
 func pathShimMain(args []string, dir string) (int, syscall.Signal) {
+	supervise.SubscribeEarly(false)
 	name := filepath.Base(args[0])
 	m := runMode{prog: "watchdog", stderr: os.Stderr, bestEffort: true, quote: quoteASCII}
 	fatal := func(code int, format string, a ...any) (int, syscall.Signal) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -42,6 +43,9 @@ func run(args []string, stderr io.Writer) (int, syscall.Signal) {
 			return pathShimMain(args, dir)
 		}
 	}
+	if subcommand(args) == "exec" {
+		supervise.SubscribeEarly(false)
+	}
 	app := newApp(stderr)
 	err := app.Run(reorderArgs(args, app.Commands))
 	if err == nil {
@@ -59,6 +63,20 @@ func run(args []string, stderr io.Writer) (int, syscall.Signal) {
 	}
 	fmt.Fprintf(stderr, "watchdog: %s\n", err)
 	return supervise.ExitInternal, 0
+}
+
+// subcommand is the command name in args, after the global --registry.
+func subcommand(args []string) string {
+	for i := 1; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "--registry" || a == "-registry":
+			i++
+		case strings.HasPrefix(a, "-"):
+		default:
+			return a
+		}
+	}
+	return ""
 }
 
 // exitError carries an exit status (and message) from an action to main.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -49,6 +50,9 @@ func installFaults() {
 		if p == point {
 			syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		}
+		if p == "before-start" && point == "interrupt-before-start" {
+			interruptSelf()
+		}
 	}
 	registry.FaultWrite = func([]byte) error {
 		switch point {
@@ -58,6 +62,21 @@ func installFaults() {
 			syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		}
 		return nil
+	}
+}
+
+// interruptSelf sends this process TERM and returns once every
+// subscriber has received it: the runtime hands signals to os/signal one at
+// a time, in order, so when a WINCH sent afterwards has arrived here, the
+// TERM has been delivered to the supervisor's channel too.
+func interruptSelf() {
+	c := make(chan os.Signal, 2)
+	signal.Notify(c, syscall.SIGTERM, syscall.SIGWINCH)
+	defer signal.Stop(c)
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGWINCH} {
+		syscall.Kill(os.Getpid(), sig)
+		for got := <-c; got != sig; got = <-c {
+		}
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 // option for option and status for status, that also records the run.
 func timeoutMain(args []string) (int, syscall.Signal) {
 	prog := args[0]
+	supervise.SubscribeEarly(true)
 	ta, err := shims.ParseTimeout(args[1:])
 	if err != nil {
 		var ue *shims.UsageError

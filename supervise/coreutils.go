@@ -11,17 +11,16 @@ import (
 // startCoreutils prepares the process group and signals as GNU timeout
 // does: it becomes the leader of a new group (unless --foreground) that the
 // command will inherit, and listens to the signals timeout handles.
-func (s *Supervisor) startCoreutils() {
+func (s *Supervisor) startCoreutils() (stop func(syscall.Signal) bool) {
 	if !s.cfg.Foreground {
 		_ = syscall.Setpgid(0, 0)
 	}
 	signal.Ignore(syscall.SIGTTIN, syscall.SIGTTOU)
-	sigs := []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGALRM,
-		syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGCHLD}
-	if catchable(s.cfg.Signal) {
-		sigs = append(sigs, s.cfg.Signal)
-	}
-	signal.Notify(s.sigs, sigs...)
+	s.subscribe(coreutilsSignals(s.cfg.Signal))
+	// Before the fork every signal it handles but CHLD would end GNU
+	// timeout: the terminating ones through cleanup(), USR1 and USR2 by
+	// their default action.
+	return func(sig syscall.Signal) bool { return sig != syscall.SIGCHLD }
 }
 
 func catchable(sig syscall.Signal) bool {
@@ -81,7 +80,6 @@ func (s *Supervisor) waitCoreutils() Result {
 	if s.deadline != nil {
 		s.deadline.Stop()
 	}
-	signal.Stop(s.sigs)
 	res.Exited = s.status.Exited()
 	if res.Exited {
 		res.Code = s.status.ExitStatus()
