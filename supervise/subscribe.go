@@ -46,7 +46,9 @@ func (e *Interrupted) Error() string {
 	return fmt.Sprintf("received %s before the command started; it was not run", SignalName(e.Signal))
 }
 
-func nativeSignals() []os.Signal { return append(Forwarded[:len(Forwarded):len(Forwarded)], syscall.SIGCHLD) }
+func nativeSignals() []os.Signal {
+	return append(Forwarded[:len(Forwarded):len(Forwarded)], syscall.SIGCHLD)
+}
 
 func coreutilsSignals(term syscall.Signal) []os.Signal {
 	sigs := []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGALRM,
