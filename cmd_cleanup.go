@@ -5,8 +5,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/urfave/cli/v2"
-
+	"github.com/watchdog-run/watchdog/internal/cli"
 	"github.com/watchdog-run/watchdog/registry"
 )
 

@@ -3,7 +3,7 @@ package main
 import (
 	"strings"
 
-	"github.com/urfave/cli/v2"
+	"github.com/watchdog-run/watchdog/internal/cli"
 )
 
 // commands wires every subcommand; each lives in its own cmd_*.go file.
@@ -29,7 +29,7 @@ func commands() []*cli.Command {
 var positionalCommands = map[string]bool{"check": true, "status": true, "kill": true, "register": true}
 
 // reorderArgs lets options follow the id, as people type them
-// (`watchdog check T001 --json`): urfave/cli stops at the first positional
+// (`watchdog check T001 --json`): the parser stops at the first positional
 // argument, so the options after it are moved in front of it. A "--" ends
 // the options as usual.
 func reorderArgs(args []string, cmds []*cli.Command) []string {

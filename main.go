@@ -11,8 +11,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/urfave/cli/v2"
-
+	"github.com/watchdog-run/watchdog/internal/cli"
 	"github.com/watchdog-run/watchdog/registry"
 	"github.com/watchdog-run/watchdog/shims"
 	"github.com/watchdog-run/watchdog/supervise"
@@ -113,24 +112,20 @@ func newApp(stderr io.Writer) *cli.App {
 			"or --registry / WATCHDOG_REGISTRY). Exit statuses follow GNU timeout: the command's own,\n" +
 			"124 timed out, 137 killed after the grace, 125 the watchdog failed, 126 not executable,\n" +
 			"127 not found.",
-		Flags:                []cli.Flag{registryFlag},
-		Commands:             commands(),
-		ErrWriter:            stderr,
-		ExitErrHandler:       func(*cli.Context, error) {}, // main decides the exit code
-		OnUsageError:         usageError,
-		HideHelpCommand:      true,
-		EnableBashCompletion: false,
-		Suggest:              true,
+		Flags:        []cli.Flag{registryFlag},
+		Commands:     commands(),
+		ErrWriter:    stderr,
+		OnUsageError: usageError,
 	}
 }
 
 // usageError turns a flag-parsing error into exit 125 with a pointer to help.
 func usageError(c *cli.Context, err error, _ bool) error {
-	name := "watchdog"
-	if c.Command != nil && c.Command.Name != "" {
-		name += " " + c.Command.Name
+	var names []string
+	for _, x := range c.Lineage() {
+		names = append([]string{x.Command.Name}, names...)
 	}
-	return failf("run '"+name+" --help' for usage", "%v", err)
+	return failf("run '"+strings.Join(names, " ")+" --help' for usage", "%v", err)
 }
 
 var registryFlag = &cli.StringFlag{

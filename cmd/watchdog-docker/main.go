@@ -18,8 +18,7 @@ import (
 	dockercontainer "github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
 	units "github.com/docker/go-units"
-	"github.com/urfave/cli/v2"
-
+	"github.com/watchdog-run/watchdog/internal/cli"
 	"github.com/watchdog-run/watchdog/launch"
 	"github.com/watchdog-run/watchdog/launch/container"
 	"github.com/watchdog-run/watchdog/registry"
@@ -44,11 +43,9 @@ func fail(code int, msg, hint string) error { return &exitError{code: code, msg:
 
 func main() {
 	app := &cli.App{
-		Name:            "watchdog-docker",
-		Usage:           "the container half of watchdog (run it as `watchdog docker-run`)",
-		Version:         version,
-		HideHelpCommand: true,
-		ExitErrHandler:  func(*cli.Context, error) {},
+		Name:    "watchdog-docker",
+		Usage:   "the container half of watchdog (run it as `watchdog docker-run`)",
+		Version: version,
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return fail(125, err.Error(), "run 'watchdog docker-run --help' for usage")
 		},
