@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -54,6 +56,9 @@ func installFaults() {
 			interruptSelf()
 		}
 	}
+	if point == "late-chld" {
+		supervise.SubscribeHook = awaitExitedChild
+	}
 	registry.FaultWrite = func([]byte) error {
 		switch point {
 		case "write-enospc":
@@ -62,6 +67,19 @@ func installFaults() {
 			syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		}
 		return nil
+	}
+}
+
+// awaitExitedChild returns once a child of this process has exited (left
+// unreaped: waitid with WNOWAIT), or after waitLimit.
+func awaitExitedChild() {
+	for deadline := time.Now().Add(waitLimit); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		var info [128]byte // siginfo_t; si_pid is at offset 16 on 64-bit Linux
+		_, _, errno := syscall.Syscall6(syscall.SYS_WAITID, 0 /* P_ALL */, 0, uintptr(unsafe.Pointer(&info[0])),
+			syscall.WEXITED|syscall.WNOHANG|0x01000000 /* WNOWAIT */, 0, 0)
+		if errno == 0 && binary.NativeEndian.Uint32(info[16:]) != 0 {
+			return
+		}
 	}
 }
 

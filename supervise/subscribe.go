@@ -4,21 +4,35 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 )
 
 // Subscribing to a signal costs a round trip to the Go runtime's
-// signal-mask thread, about 50 µs per signal on a 2-core VM, and a
-// supervisor needs eight or nine: 0.4 ms, a fifth of what `timeout true`
-// takes in all. SubscribeEarly starts that in the background at the top of
-// main, so it overlaps with argument parsing and the registry read instead
-// of delaying the fork.
+// signal-mask thread, 50 to 80 µs per signal on a 2-core VM, and a
+// supervisor needs eight or nine: about 0.5 ms, a quarter of what
+// `timeout true` takes in all. Two things keep most of it off the path to
+// the fork:
+//
+//   - SubscribeEarly starts the subscription in the background at the top
+//     of main, so it overlaps with argument parsing and the registry read;
+//   - only the signals whose default action would end the supervisor (and
+//     so orphan the command) must be subscribed before the fork. CHLD and
+//     WINCH, ignored by default, follow while the command starts; Wait
+//     waits for them and then reaps once, so an exit that happened before
+//     CHLD was subscribed is not missed.
 type subscription struct {
-	ch    chan os.Signal
-	ready chan struct{}
+	ch       chan os.Signal
+	sigs     []os.Signal   // every signal it subscribes to
+	critical chan struct{} // closed when the signals that must be caught are
+	ready    chan struct{} // closed when all are
 }
 
 var early *subscription
+
+// SubscribeHook, when set (tests only), runs between the critical part of
+// an early subscription and the rest.
+var SubscribeHook func()
 
 // SubscribeEarly begins, in the background, the signal subscription the
 // next Start needs (coreutils selects Config.Coreutils' set). A
@@ -26,14 +40,20 @@ var early *subscription
 // the command (an *Interrupted error); others are dropped: there was no
 // command yet to pass them to.
 func SubscribeEarly(coreutils bool) {
-	sub := &subscription{ch: make(chan os.Signal, 64), ready: make(chan struct{})}
-	early = sub
-	sigs := nativeSignals()
+	critical, rest := nativeSignals()
 	if coreutils {
-		sigs = coreutilsSignals(0)
+		critical, rest = coreutilsSignals(0)
 	}
+	sub := &subscription{ch: make(chan os.Signal, 64), sigs: append(critical, rest...),
+		critical: make(chan struct{}), ready: make(chan struct{})}
+	early = sub
 	go func() {
-		signal.Notify(sub.ch, sigs...)
+		signal.Notify(sub.ch, critical...)
+		close(sub.critical)
+		if SubscribeHook != nil {
+			SubscribeHook()
+		}
+		signal.Notify(sub.ch, rest...)
 		close(sub.ready)
 	}()
 }
@@ -46,33 +66,63 @@ func (e *Interrupted) Error() string {
 	return fmt.Sprintf("received %s before the command started; it was not run", SignalName(e.Signal))
 }
 
-func nativeSignals() []os.Signal {
-	return append(Forwarded[:len(Forwarded):len(Forwarded)], syscall.SIGCHLD)
+// nativeSignals are what a native supervisor subscribes to: those that
+// would end it (critical) and those ignored by default.
+func nativeSignals() (critical, rest []os.Signal) {
+	return []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2},
+		[]os.Signal{syscall.SIGWINCH, syscall.SIGCHLD}
 }
 
-func coreutilsSignals(term syscall.Signal) []os.Signal {
-	sigs := []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGALRM,
-		syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGCHLD}
+// coreutilsSignals are GNU timeout's, with the deadline signal term.
+func coreutilsSignals(term syscall.Signal) (critical, rest []os.Signal) {
+	critical = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGALRM,
+		syscall.SIGUSR1, syscall.SIGUSR2}
 	if catchable(term) {
-		sigs = append(sigs, term)
+		critical = append(critical, term)
 	}
-	return sigs
+	return critical, []os.Signal{syscall.SIGCHLD}
 }
 
-// subscribe sets s.sigs up with sigs: the early subscription if there is
-// one (adding only what it lacks), otherwise a new one.
-func (s *Supervisor) subscribe(sigs []os.Signal) {
+// subscribe sets s.sigs up: the early subscription if there is one, once
+// its critical part is done (adding what it lacks), otherwise a new one.
+func (s *Supervisor) subscribe(critical, rest []os.Signal) {
 	e := early
 	early = nil
 	if e == nil {
 		s.sigs = make(chan os.Signal, 64)
-		signal.Notify(s.sigs, sigs...)
+		signal.Notify(s.sigs, append(critical, rest...)...)
 		return
 	}
-	<-e.ready
+	<-e.critical
 	s.sigs = e.ch
 	s.early = true
-	signal.Notify(s.sigs, sigs...) // signals already subscribed cost nothing
+	s.pending = e.ready
+	if extra := missing(append(critical, rest...), e.sigs); len(extra) > 0 {
+		signal.Notify(s.sigs, extra...) // a deadline signal of its own, say
+	}
+}
+
+// missing are the signals of want not in have.
+func missing(want, have []os.Signal) []os.Signal {
+	var out []os.Signal
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// subscribed waits for the rest of an early subscription and reaps once:
+// a child that exited before CHLD was subscribed sent its signal to no
+// one.
+func (s *Supervisor) subscribed() {
+	if s.pending == nil {
+		return
+	}
+	<-s.pending
+	s.pending = nil
+	s.reap(false)
 }
 
 // interrupted reports a signal of the early subscription, received before

@@ -110,7 +110,8 @@ type Supervisor struct {
 	reaped   bool
 	status   syscall.WaitStatus
 	subreap  bool
-	early    bool // s.sigs is the early subscription
+	early    bool          // s.sigs is the early subscription
+	pending  chan struct{} // closed when the early subscription is complete
 	deadline *time.Timer
 }
 
@@ -138,13 +139,14 @@ func (s *Supervisor) Start() (Started, error) {
 	}
 	s.fault("before-start")
 	if err := s.interrupted(stop); err != nil {
+		s.Close()
 		return Started{}, err
 	}
 	spec := s.cfg.Spec
 	spec.NewSession = !s.cfg.Foreground && !s.cfg.Coreutils
 	p, err := launch.Start(spec)
 	if err != nil {
-		signal.Stop(s.sigs)
+		s.Close()
 		return Started{}, err
 	}
 	s.proc = p
@@ -198,12 +200,13 @@ func (s *Supervisor) Abort() {
 		s.reap(true)
 	}
 	s.drain(0)
-	signal.Stop(s.sigs)
+	s.Close()
 }
 
 // Wait supervises the command to its end and to the end of whatever it
 // left behind, and returns how it ended.
 func (s *Supervisor) Wait() Result {
+	s.subscribed()
 	if s.cfg.Coreutils {
 		return s.waitCoreutils()
 	}
@@ -284,6 +287,10 @@ func (s *Supervisor) Wait() Result {
 // signal thread per signal (0.2 ms for the eight, measured) that an exiting
 // process has no use for. A program that goes on after Wait calls Close.
 func (s *Supervisor) Close() {
+	if s.pending != nil {
+		<-s.pending // the early subscription must not outlive this
+		s.pending = nil
+	}
 	if s.sigs != nil {
 		signal.Stop(s.sigs)
 	}
