@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -178,6 +180,7 @@ func superviseTask(store *registry.Store, o *execOptions, runID string, m runMod
 		verbose = m.stderr
 	}
 	recorded := false
+	var written recordedTask // the start record as written
 	var sup *supervise.Supervisor
 	sup = supervise.New(supervise.Config{
 		Spec: launch.Spec{
@@ -202,7 +205,7 @@ func superviseTask(store *registry.Store, o *execOptions, runID string, m runMod
 		OnIdle: supervise.TrimResident,
 		BeforeGroupKill: func(res supervise.Result) {
 			if recorded {
-				_ = recordEnd(store, o.id, runID, res)
+				_ = recordEnd(store, o.id, runID, res, written)
 			}
 		},
 	})
@@ -233,7 +236,12 @@ func superviseTask(store *registry.Store, o *execOptions, runID string, m runMod
 			} else {
 				recordStartFailure(task, startErr)
 			}
-			r.Put(o.id, task)
+			raw, err := json.Marshal(task)
+			if err != nil {
+				return err
+			}
+			r.PutRaw(o.id, raw)
+			written = recordedTask{task, raw}
 			return nil
 		})
 		recorded = err == nil
@@ -279,7 +287,7 @@ func superviseTask(store *registry.Store, o *execOptions, runID string, m runMod
 	}
 	res := sup.Wait()
 	if recorded {
-		if err := recordEnd(store, o.id, runID, res); err != nil {
+		if err := recordEnd(store, o.id, runID, res, written); err != nil {
 			m.warn("the run ended but could not be recorded: %v", err)
 		}
 	}
@@ -362,13 +370,25 @@ func recordStartFailure(t *registry.Task, err error) {
 	t.CompletedAt = t.StartedAt
 }
 
+// recordedTask is a task and the exact bytes its record was written with.
+type recordedTask struct {
+	task *registry.Task
+	raw  []byte
+}
+
 // recordEnd writes how the run ended, unless someone else already decided
-// (watchdog kill records cancelled and keeps it).
-func recordEnd(store *registry.Store, id, runID string, res supervise.Result) error {
+// (watchdog kill records cancelled and keeps it). While the entry is still
+// byte for byte the start record this run wrote (the common case), the task
+// it holds is known without decoding it.
+func recordEnd(store *registry.Store, id, runID string, res supervise.Result, start recordedTask) error {
 	return store.Update(func(r *registry.Registry) error {
-		t, err := r.Get(id)
-		if err != nil || t == nil || t.RunID != runID {
-			return nil // replaced meanwhile: not ours to write
+		t := start.task
+		if raw, ok := r.Raw(id); !ok || t == nil || !bytes.Equal(raw, start.raw) {
+			var err error
+			t, err = r.Get(id)
+			if err != nil || t == nil || t.RunID != runID {
+				return nil // replaced meanwhile: not ours to write
+			}
 		}
 		applyEnd(t, res)
 		r.Put(id, t)

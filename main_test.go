@@ -162,6 +162,7 @@ func scriptParams(dir string) testscript.Params {
 			"pidvar":    cmdPidvar,
 			"regput":    cmdRegput,
 			"regfill":   cmdRegfill,
+			"regfield":  cmdRegfield,
 		},
 	}
 }
@@ -522,6 +523,33 @@ func cmdRegput(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("regput: %v", err)
 	}
 	ts.Check(s.Update(func(r *registry.Registry) error { r.Put(args[0], &t); return nil }))
+}
+
+// regfield ID NAME JSON: set a top-level field of an entry (under the
+// lock), as another writer would, leaving the rest of its bytes as they are.
+func cmdRegfield(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 {
+		ts.Fatalf("usage: regfield ID NAME JSON")
+	}
+	s, err := registry.Open(ts.Getenv("WATCHDOG_REGISTRY"))
+	ts.Check(err)
+	ts.Check(s.Update(func(r *registry.Registry) error {
+		raw, ok := r.Raw(args[0])
+		if !ok {
+			return fmt.Errorf("no entry %s", args[0])
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return err
+		}
+		m[args[1]] = json.RawMessage(args[2])
+		b, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		r.PutRaw(args[0], b)
+		return nil
+	}))
 }
 
 // regfill N: add N finished tasks (done-0000...), completed a day apart

@@ -100,6 +100,23 @@ func (r *Registry) Put(id string, t *Task) {
 	r.changed = true
 }
 
+// PutRaw stores an entry given as the JSON it is to be written with (the
+// caller encoded it, to keep the bytes).
+func (r *Registry) PutRaw(id string, raw json.RawMessage) {
+	r.entries[id] = &entry{raw: raw}
+	r.changed = true
+}
+
+// Raw returns an entry's bytes as they were read or put raw; ok is false
+// for an entry that is absent or changed since.
+func (r *Registry) Raw(id string) (json.RawMessage, bool) {
+	e, found := r.entries[id]
+	if !found || e.dirty {
+		return nil, false
+	}
+	return e.raw, true
+}
+
 // Delete removes the entry with this id.
 func (r *Registry) Delete(id string) {
 	if _, ok := r.entries[id]; ok {
