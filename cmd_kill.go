@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"syscall"
 	"time"
@@ -38,6 +39,8 @@ type killResult struct {
 	Zombies   []string `json:"zombies,omitempty"`
 }
 
+var errNoTask = errors.New("no such task")
+
 func killAction(c *cli.Context) error {
 	id, err := oneID(c)
 	if err != nil {
@@ -64,7 +67,7 @@ func killAction(c *cli.Context) error {
 			return fail(err, "")
 		}
 		if t == nil {
-			return &exitError{code: 1, msg: fmt.Sprintf("no task %q in %s", id, store.Path), hint: "watchdog list shows the tasks there"}
+			return errNoTask
 		}
 		if t.Status != registry.StatusRunning {
 			return &exitError{code: 1, msg: fmt.Sprintf("task %q is not running (%s)", id, statusLine(newView(id, t, &snapshot{at: time.Now()}, false)))}
@@ -75,6 +78,13 @@ func killAction(c *cli.Context) error {
 		task = t
 		return nil
 	})
+	if err == errNoTask {
+		if old, _ := getTask(store, id); old != nil {
+			// Moved to the history: it finished long ago.
+			return &exitError{code: 1, msg: fmt.Sprintf("task %q is not running (%s)", id, statusLine(newView(id, old, &snapshot{at: time.Now()}, false)))}
+		}
+		return &exitError{code: 1, msg: fmt.Sprintf("no task %q in %s", id, store.Path), hint: "watchdog list shows the tasks there"}
+	}
 	if err != nil {
 		if _, ok := err.(*exitError); ok {
 			return err
