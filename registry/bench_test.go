@@ -56,6 +56,30 @@ func BenchmarkExecUpdate(b *testing.B) {
 	}
 }
 
+// BenchmarkExecUpdateArchiving is the same with the history on, as the
+// watchdog runs it: a registry that starts with n finished tasks moves all
+// but the newest KeepFinished of them to the history on the first update;
+// what follows is the steady state every exec pays for.
+func BenchmarkExecUpdateArchiving(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			s := registryOf(b, n)
+			s.Archive = true
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				err := s.Update(func(r *Registry) error {
+					r.Peek("bench")
+					r.Put("bench", entryFor(i))
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkLoadPeekAll is sweep's read: load and peek every entry's status.
 func BenchmarkLoadPeekAll(b *testing.B) {
 	for _, n := range []int{10, 1000, 10000} {
