@@ -24,12 +24,13 @@ type row struct {
 	ratio  string
 	target string
 	pass   bool
+	info   bool // for scale only: no target
 }
 
 var (
 	watchdog = flag.String("watchdog", "bin/watchdog", "watchdog binary to measure")
 	rounds   = flag.Int("rounds", 300, "rounds per wall-time comparison")
-	only     = flag.String("only", "", "comma-separated rows to run (exec, memory, signal, registry, sweep, docker)")
+	only     = flag.String("only", "", "comma-separated rows to run (exec, floor, memory, signal, registry, sweep, docker)")
 )
 
 func main() {
@@ -71,6 +72,7 @@ type bench struct {
 
 var benches = []bench{
 	{"exec", "`watchdog exec --timeout 1m -- true` vs `timeout 1m true`, median wall", "≤ 1.3×", benchExec},
+	{"floor", "(for scale) the least a Go supervisor does: subscribe six signals, fork `true`, wait; vs `timeout 1m true`", "-", benchFloor},
 	{"memory", "supervisor memory while its task runs: RssAnon / VmRSS (timeout's alongside)", "≤ 1.5 MB / ≤ 4 MB", benchMemory},
 	{"signal", "deadline to first signal, beyond what `timeout` shows", "≤ 5 ms", benchSignal},
 	{"registry", "registry holding 1,000 finished tasks: time added to one `exec`", "≤ 1 ms", benchRegistry},
@@ -151,6 +153,23 @@ func benchSweep(wd, dir string) (row, error) {
 	}
 	m := median(ds)
 	return row{ours: ms(m), ref: "-", ratio: "-", pass: m <= 50*time.Millisecond}, nil
+}
+
+// benchFloor times bench/floor, a minimal Go supervisor, against timeout:
+// what the Go runtime and the signal subscription cost before any of the
+// watchdog's own work.
+func benchFloor(wd, dir string) (row, error) {
+	bin := filepath.Join(dir, "floor")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "./bench/floor")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return row{}, fmt.Errorf("build floor: %v: %s", err, out)
+	}
+	ours, ref, err := alternate(*rounds, []string{bin}, []string{"timeout", "1m", "true"})
+	if err != nil {
+		return row{}, err
+	}
+	return row{ours: ms(ours), ref: ms(ref), ratio: fmt.Sprintf("%.2f×", float64(ours)/float64(ref)), pass: true, info: true}, nil
 }
 
 func benchExec(wd, dir string) (row, error) {
@@ -239,6 +258,9 @@ func printTable(rows []row) {
 		met := "no"
 		if r.pass {
 			met = "yes"
+		}
+		if r.info {
+			met = "-"
 		}
 		fmt.Printf("| %s | %s | %s | %s | %s | %s |\n", r.name, r.ours, r.ref, r.ratio, r.target, met)
 	}
