@@ -39,20 +39,7 @@ func registryOf(b *testing.B, n int) *Store {
 // lock, read, check its id, put its entry, write.
 func BenchmarkExecUpdate(b *testing.B) {
 	for _, n := range []int{10, 1000, 10000} {
-		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			s := registryOf(b, n)
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				err := s.Update(func(r *Registry) error {
-					r.Peek("bench")
-					r.Put("bench", entryFor(i))
-					return nil
-				})
-				if err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+		b.Run(fmt.Sprint(n), func(b *testing.B) { benchExecUpdate(b, n, false) })
 	}
 }
 
@@ -62,21 +49,23 @@ func BenchmarkExecUpdate(b *testing.B) {
 // what follows is the steady state every exec pays for.
 func BenchmarkExecUpdateArchiving(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
-		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			s := registryOf(b, n)
-			s.Archive = true
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				err := s.Update(func(r *Registry) error {
-					r.Peek("bench")
-					r.Put("bench", entryFor(i))
-					return nil
-				})
-				if err != nil {
-					b.Fatal(err)
-				}
-			}
+		b.Run(fmt.Sprint(n), func(b *testing.B) { benchExecUpdate(b, n, true) })
+	}
+}
+
+func benchExecUpdate(b *testing.B, n int, archive bool) {
+	s := registryOf(b, n)
+	s.Archive = archive
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		err := s.Update(func(r *Registry) error {
+			r.Peek("bench")
+			r.Put("bench", entryFor(i))
+			return nil
 		})
+		if err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

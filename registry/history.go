@@ -204,6 +204,11 @@ func (r *Registry) readHistory(path string) (int, error) {
 	}
 	f := os.NewFile(uintptr(fd), path)
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return 0, err
+	} else if err := checkFile(path, fi); err != nil {
+		return 0, err
+	}
 	if r.history == nil {
 		r.history = make(map[string]bool)
 	}

@@ -174,3 +174,30 @@ func TestFilterHistory(t *testing.T) {
 		t.Fatalf("rotated history after filter: %q", b)
 	}
 }
+
+func TestRemoveStaleTempsOfHistory(t *testing.T) {
+	s, _ := archivingStore(t)
+	dir := filepath.Dir(s.Path)
+	names := map[string]bool{ // name: its writer is alive
+		".process_registry.json.tmp-101-aa":            false,
+		".process_registry.history.jsonl.tmp-102-bb":   false,
+		".process_registry.history.jsonl.1.tmp-103-cc": false,
+		".process_registry.history.jsonl.tmp-104-dd":   true,
+		".other.tmp-105-ee":                            false,
+	}
+	for n := range names {
+		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removed := s.RemoveStaleTemps(func(pid int) bool { return pid == 104 })
+	if len(removed) != 3 {
+		t.Errorf("removed %q, want the three temporary files of dead writers", removed)
+	}
+	for n, alive := range names {
+		_, err := os.Stat(filepath.Join(dir, n))
+		if kept := err == nil; kept != (alive || strings.HasPrefix(n, ".other")) {
+			t.Errorf("%s: kept=%v", n, kept)
+		}
+	}
+}

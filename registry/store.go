@@ -351,7 +351,10 @@ func openNoFollow(path string, flags int, perm uint32) (int, error) {
 // returns their names. Files of live writers are left alone.
 func (s *Store) RemoveStaleTemps(alive func(pid int) bool) []string {
 	dir := filepath.Dir(s.Path)
-	prefix := "." + filepath.Base(s.Path) + ".tmp-"
+	// Temporary files of the registry and of its history (cleanup rewrites
+	// the history the same way).
+	prefixes := []string{"." + filepath.Base(s.Path) + ".tmp-", "." + filepath.Base(HistoryPath(s.Path)) + ".tmp-",
+		"." + filepath.Base(HistoryPath(s.Path)) + ".1.tmp-"}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil
@@ -359,7 +362,13 @@ func (s *Store) RemoveStaleTemps(alive func(pid int) bool) []string {
 	var removed []string
 	for _, e := range ents {
 		name := e.Name()
-		rest, ok := strings.CutPrefix(name, prefix)
+		var rest string
+		ok := false
+		for _, p := range prefixes {
+			if rest, ok = strings.CutPrefix(name, p); ok {
+				break
+			}
+		}
 		if !ok || !e.Type().IsRegular() {
 			continue
 		}
