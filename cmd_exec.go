@@ -360,8 +360,12 @@ func recordStart(t *registry.Task, id string, st supervise.Started, tag string) 
 func recordStartFailure(t *registry.Task, err error) {
 	code := supervise.ExitInternal
 	var le *launch.Error
-	if errors.As(err, &le) {
+	var ie *supervise.Interrupted
+	switch {
+	case errors.As(err, &le):
 		code = le.Code
+	case errors.As(err, &ie):
+		code = 128 + int(ie.Signal)
 	}
 	t.Status = registry.StatusFailed
 	t.Reason = registry.ReasonStartErr

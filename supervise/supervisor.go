@@ -24,10 +24,6 @@ const DefaultKillAfter = 10 * time.Second
 // IdleAfter is how long a command runs before Config.OnIdle is called.
 const IdleAfter = time.Second
 
-// Forwarded are the signals the supervisor passes on to the task.
-var Forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT,
-	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH}
-
 // terminating are the forwarded signals after which, as in coreutils, the
 // KILL timer starts when a kill-after grace is set.
 func terminating(s syscall.Signal) bool {
