@@ -13,7 +13,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -201,8 +200,6 @@ type Context struct {
 	args    []string
 }
 
-var errHelp = errors.New("help requested")
-
 // parse reads the flags at the start of args and returns the rest. -h and
 // --help ask for help; at the top level -v and --version for the version.
 func (c *Context) parse(args []string, top bool) (rest []string, help, version bool, err error) {
@@ -315,40 +312,39 @@ func (c *Context) IsSet(name string) bool {
 }
 
 // raw is the flag's last given value, or its default.
-func (c *Context) raw(name string) (string, bool) {
+func (c *Context) raw(name string) string {
 	x, f := c.definer(name)
 	if x == nil {
-		return "", false
+		return ""
 	}
 	if v := x.values[f.name()]; len(v) > 0 {
-		return v[len(v)-1], true
+		return v[len(v)-1]
 	}
-	return f.defaultValue(), true
+	return f.defaultValue()
 }
 
 // String is a string flag's value.
 func (c *Context) String(name string) string {
-	v, _ := c.raw(name)
-	return v
+	return c.raw(name)
 }
 
 // Bool is a boolean flag's value.
 func (c *Context) Bool(name string) bool {
-	v, _ := c.raw(name)
+	v := c.raw(name)
 	b, _ := strconv.ParseBool(v)
 	return b
 }
 
 // Int is an integer flag's value.
 func (c *Context) Int(name string) int {
-	v, _ := c.raw(name)
+	v := c.raw(name)
 	n, _ := strconv.Atoi(v)
 	return n
 }
 
 // Float64 is a number flag's value.
 func (c *Context) Float64(name string) float64 {
-	v, _ := c.raw(name)
+	v := c.raw(name)
 	n, _ := strconv.ParseFloat(v, 64)
 	return n
 }
