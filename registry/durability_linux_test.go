@@ -1,6 +1,10 @@
 package registry
 
-import "testing"
+import (
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
 
 func TestExtOrdered(t *testing.T) {
 	mi := []byte(`22 27 0:21 / /proc rw,relatime - proc proc rw
@@ -17,5 +21,26 @@ func TestExtOrdered(t *testing.T) {
 		if got := extOrdered(mi, c.major, c.minor); got != c.want {
 			t.Errorf("%d:%d: got %v, want %v", c.major, c.minor, got, c.want)
 		}
+	}
+}
+
+func TestSyncForcedByEnvironment(t *testing.T) {
+	t.Setenv("WATCHDOG_REGISTRY_SYNC", "always")
+	s, err := Open(t.TempDir() + "/process_registry.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.needSync() {
+		t.Fatal("WATCHDOG_REGISTRY_SYNC=always did not force the fsync")
+	}
+}
+
+func TestWhichFilesystemsNeedSync(t *testing.T) {
+	if renameIsOrdered("/proc") {
+		t.Error("procfs taken for a filesystem that keeps renames whole: unknown ones must be synced")
+	}
+	var fs unix.Statfs_t
+	if unix.Statfs("/dev/shm", &fs) == nil && fs.Type == unix.TMPFS_MAGIC && !renameIsOrdered("/dev/shm") {
+		t.Error("tmpfs /dev/shm taken for one that needs an fsync")
 	}
 }
