@@ -17,11 +17,15 @@ import (
 //
 //   - SubscribeEarly starts the subscription in the background at the top
 //     of main, so it overlaps with argument parsing and the registry read;
-//   - only the signals whose default action would end the supervisor (and
-//     so orphan the command) must be subscribed before the fork. CHLD and
-//     WINCH, ignored by default, follow while the command starts; Wait
-//     waits for them and then reaps once, so an exit that happened before
-//     CHLD was subscribed is not missed.
+//   - only the signals that would end the supervisor (and so orphan the
+//     command) must be subscribed before the fork: INT, TERM and HUP (the
+//     runtime dies of them) and QUIT (it dumps its goroutines and exits).
+//     The runtime ignores the others while nobody subscribes to them (USR1,
+//     USR2 and ALRM included, unlike a C program), so they follow while the
+//     command starts: one that arrives meanwhile is dropped, as it would be
+//     a moment before the command existed. Wait waits for them and then
+//     reaps once, so an exit that happened before CHLD was subscribed is not
+//     missed.
 type subscription struct {
 	ch       chan os.Signal
 	sigs     []os.Signal   // every signal it subscribes to
@@ -72,21 +76,24 @@ func (e *Interrupted) Error() string {
 	return fmt.Sprintf("received %s before the command started; it was not run", SignalName(e.Signal))
 }
 
-// nativeSignals are what a native supervisor subscribes to: those that
-// would end it (critical) and those ignored by default.
-func nativeSignals() (critical, rest []os.Signal) {
-	return []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2},
-		[]os.Signal{syscall.SIGWINCH, syscall.SIGCHLD}
+// criticalSignals are the signals the Go runtime would end the supervisor
+// for, were they not subscribed to.
+func criticalSignals() []os.Signal {
+	return []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT}
+}
+
+// nativeSignals are what a native supervisor subscribes to.
+func nativeSignals() (crit, rest []os.Signal) {
+	return criticalSignals(), []os.Signal{syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGCHLD}
 }
 
 // coreutilsSignals are GNU timeout's, with the deadline signal term.
-func coreutilsSignals(term syscall.Signal) (critical, rest []os.Signal) {
-	critical = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGALRM,
-		syscall.SIGUSR1, syscall.SIGUSR2}
-	if catchable(term) {
-		critical = append(critical, term)
+func coreutilsSignals(term syscall.Signal) (crit, rest []os.Signal) {
+	rest = []os.Signal{syscall.SIGALRM, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGCHLD}
+	if catchable(term) && !slices.Contains(criticalSignals(), os.Signal(term)) && !slices.Contains(rest, os.Signal(term)) {
+		rest = append(rest, term)
 	}
-	return critical, []os.Signal{syscall.SIGCHLD}
+	return criticalSignals(), rest
 }
 
 // subscribe sets s.sigs up: the early subscription if there is one, once
