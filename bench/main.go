@@ -72,7 +72,7 @@ type bench struct {
 
 var benches = []bench{
 	{"exec", "`watchdog exec --timeout 1m -- true` vs `timeout 1m true`, median wall", "≤ 1.3×", benchExec},
-	{"floor", "(for scale) the least a Go supervisor does: subscribe six signals, fork `true`, wait; vs `timeout 1m true`", "-", benchFloor},
+	{"floor", "(for scale) the least a Go supervisor does: subscribe INT TERM HUP QUIT, fork `true`, wait; vs `timeout 1m true`", "-", benchFloor},
 	{"memory", "supervisor memory while its task runs: RssAnon / VmRSS (timeout's alongside)", "≤ 1.5 MB / ≤ 4 MB", benchMemory},
 	{"signal", "deadline to first signal, beyond what `timeout` shows", "≤ 5 ms", benchSignal},
 	{"registry", "registry holding 1,000 finished tasks: time added to one `exec`", "≤ 1 ms", benchRegistry},

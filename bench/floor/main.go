@@ -1,6 +1,7 @@
 // Command floor is the least a Go supervisor can do: subscribe to the
-// signals that would otherwise end it (as watchdog exec must before its
-// fork), start `true` in a new session, wait for it. make bench times it
+// signals the Go runtime would otherwise end it for (INT, TERM, HUP, QUIT,
+// as watchdog exec must before its fork), start `true` in a new session,
+// wait for it. make bench times it
 // beside `timeout 1m true` to show what the Go runtime alone costs.
 package main
 
@@ -12,7 +13,7 @@ import (
 
 func main() {
 	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 	pid, err := syscall.ForkExec("/bin/true", []string{"true"}, &syscall.ProcAttr{
 		Env: os.Environ(), Files: []uintptr{0, 1, 2}, Sys: &syscall.SysProcAttr{Setsid: true}})
 	if err != nil {
