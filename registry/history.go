@@ -132,7 +132,7 @@ func (s *Store) appendHistory(lines []byte) error {
 			return fmt.Errorf("rotate history %s: %w", path, err)
 		}
 	}
-	fd, err := openNoFollow(path, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_APPEND, 0o600)
+	fd, err := openNoFollow(path, syscall.O_RDWR|syscall.O_CREAT|syscall.O_APPEND, 0o600)
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) {
 			return &PermError{Path: path, Reason: "is a symlink; refusing to follow it", Hint: "remove the symlink"}
@@ -148,6 +148,14 @@ func (s *Store) appendHistory(lines []byte) error {
 	if err != nil {
 		return err
 	}
+	if fi.Size() > 0 {
+		// A crash may have cut the last append short: start on a line of
+		// our own, or the first task would be glued to the torn one.
+		var last [1]byte
+		if _, err := f.ReadAt(last[:], fi.Size()-1); err == nil && last[0] != '\n' {
+			lines = append([]byte{'\n'}, lines...)
+		}
+	}
 	if err := faultWrite(lines); err != nil {
 		return fmt.Errorf("append history %s: %w", path, err)
 	}
@@ -156,10 +164,12 @@ func (s *Store) appendHistory(lines []byte) error {
 		// tasks stay in the registry, so nothing is lost.
 		return fmt.Errorf("append history %s: %w", path, err)
 	}
-	if s.needSync() {
-		if err := f.Sync(); err != nil {
-			return fmt.Errorf("append history %s: %w", path, err)
-		}
+	// Always synced, unlike the registry's renames: an append is not a
+	// replace-by-rename, so no filesystem orders it before the rewrite of
+	// the registry that drops these tasks, and a crash between the two
+	// could lose them. It happens once every fifty runs.
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("append history %s: %w", path, err)
 	}
 	return nil
 }
@@ -167,8 +177,13 @@ func (s *Store) appendHistory(lines []byte) error {
 // LoadWithHistory is Load plus every task in the history that the registry
 // does not hold: the whole record, for commands that show the past. The
 // result is for reading only. A task id reused over time appears once, as
-// its latest run. Lines that do not parse (a line torn by a crash) are
-// skipped and counted in the warning.
+// its latest run. Lines that do not parse are skipped and counted in the
+// warning; an unfinished last line (an append in progress, or one a crash
+// cut short) is skipped silently.
+//
+// No lock is needed: a move appends to the history before it rewrites the
+// registry, and the registry is read first, so a reader sees a moved task
+// in one file or both, never in neither.
 func (s *Store) LoadWithHistory() (*Registry, error) {
 	r, err := s.Load()
 	if err != nil {
@@ -216,6 +231,9 @@ func (r *Registry) readHistory(path string) (int, error) {
 	br := bufio.NewReaderSize(f, 64<<10)
 	for {
 		line, err := br.ReadBytes('\n')
+		if err == io.EOF {
+			return bad, nil // an unfinished last line, if any: not a line yet
+		}
 		if len(bytes.TrimSpace(line)) > 0 {
 			var h HistoryLine
 			if json.Unmarshal(line, &h) != nil || h.ID == "" || len(h.Task) == 0 || h.Task[0] != '{' {
@@ -224,9 +242,6 @@ func (r *Registry) readHistory(path string) (int, error) {
 				r.entries[h.ID] = &entry{raw: h.Task}
 				r.history[h.ID] = true
 			}
-		}
-		if err == io.EOF {
-			return bad, nil
 		}
 		if err != nil {
 			return bad, fmt.Errorf("read history %s: %w", path, err)

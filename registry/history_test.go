@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -93,6 +94,7 @@ func TestHistoryReadersPreferRegistryAndLatestLine(t *testing.T) {
 	lines := `{"id":"reused","archived_at":"x","task":{"status":"failed","command":"first"}}
 {"id":"reused","archived_at":"x","task":{"status":"completed","command":"second"}}
 {"id":"both","archived_at":"x","task":{"status":"completed","command":"archived copy"}}
+not a line of ours
 {"id":"torn","archived_at":"x","task":{"status":"comp`
 	if err := os.WriteFile(hp, []byte(lines), 0o600); err != nil {
 		t.Fatal(err)
@@ -113,7 +115,7 @@ func TestHistoryReadersPreferRegistryAndLatestLine(t *testing.T) {
 		}
 	}
 	if tk, _ := r.Get("torn"); tk != nil {
-		t.Errorf("a torn line was read: %+v", tk)
+		t.Errorf("an unfinished last line was read: %+v", tk)
 	}
 	if len(*warnings) != 1 || !strings.Contains((*warnings)[0], "skipped 1 line") {
 		t.Errorf("warnings: %q", *warnings)
@@ -199,5 +201,75 @@ func TestRemoveStaleTempsOfHistory(t *testing.T) {
 		if kept := err == nil; kept != (alive || strings.HasPrefix(n, ".other")) {
 			t.Errorf("%s: kept=%v", n, kept)
 		}
+	}
+}
+
+// A move to the history changes two files; a reader must never see a task
+// in neither (nor half a line), whatever it runs beside.
+func TestLoadWithHistoryDuringMoves(t *testing.T) {
+	s, warnings := archivingStore(t)
+	const writes = 400
+	var written atomic.Int64
+	done := make(chan error, 1)
+	go func() {
+		for i := 0; i < writes; i++ {
+			err := s.Update(func(r *Registry) error { r.Put(fmt.Sprintf("t%04d", i), finishedAt(i)); return nil })
+			if err != nil {
+				done <- err
+				return
+			}
+			written.Add(1)
+		}
+		done <- nil
+	}()
+	for finished := false; !finished; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			finished = true
+		default:
+		}
+		before := written.Load()
+		r, err := s.LoadWithHistory()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := int64(r.Len()); n < before || n > written.Load()+1 {
+			t.Fatalf("read %d tasks while %d to %d were written", n, before, written.Load())
+		}
+	}
+	if len(*warnings) > 0 {
+		t.Fatalf("warnings: %q", *warnings)
+	}
+}
+
+// An append after a torn last line (a crash cut it short) starts a line of
+// its own: the torn bytes stay one unreadable line, every new task reads.
+func TestAppendAfterTornLine(t *testing.T) {
+	s, warnings := archivingStore(t)
+	hp := HistoryPath(s.Path)
+	os.WriteFile(hp, []byte(`{"id":"whole","archived_at":"x","task":{"status":"completed"}}`+"\n"+`{"id":"torn","archiv`), 0o600)
+	if err := s.Update(func(r *Registry) error {
+		for i := 0; i <= ArchiveAt; i++ {
+			r.Put(fmt.Sprintf("done-%03d", i), finishedAt(i))
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.LoadWithHistory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := r.Len(), ArchiveAt+2; got != want {
+		t.Fatalf("%d tasks readable, want %d (all but the torn one)", got, want)
+	}
+	if tk, _ := r.Get("done-000"); tk == nil {
+		t.Fatal("the first task appended after the torn line is lost")
+	}
+	if len(*warnings) != 1 || !strings.Contains((*warnings)[0], "skipped 1 line") {
+		t.Fatalf("warnings: %q", *warnings)
 	}
 }
