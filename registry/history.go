@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
@@ -170,6 +171,16 @@ func (s *Store) appendHistory(lines []byte) error {
 	// could lose them. It happens once every fifty runs.
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("append history %s: %w", path, err)
+	}
+	if fi.Size() == 0 {
+		// A new file: its name must be as durable as its content.
+		if d, err := os.Open(filepath.Dir(path)); err == nil {
+			err = d.Sync()
+			d.Close()
+			if err != nil {
+				return fmt.Errorf("append history %s: sync directory: %w", path, err)
+			}
+		}
 	}
 	return nil
 }
