@@ -20,7 +20,7 @@ import (
 // object per line, appended and never rewritten: every exec rewrites the
 // registry file twice, so its size is what each run pays for, while the
 // history can grow without slowing anyone down. Commands that show the
-// past (list, check, stats, report) read both.
+// past (list, check, stats, rehydrate) read both; cleanup trims both.
 const (
 	// KeepFinished is how many finished tasks the registry file keeps.
 	KeepFinished = 50
