@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/watchdog-run/watchdog/internal/cli"
+	"github.com/watchdog-run/watchdog/internal/phase"
 	"github.com/watchdog-run/watchdog/launch"
 	"github.com/watchdog-run/watchdog/registry"
 	"github.com/watchdog-run/watchdog/supervise"
@@ -138,6 +139,7 @@ func execAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	phase.Mark("parsed")
 	store, err := openStore(c)
 	if err != nil {
 		return err
@@ -226,6 +228,7 @@ func superviseTask(store *registry.Store, o *execOptions, runID string, m runMod
 	var err error
 	if store != nil {
 		err = store.Update(func(r *registry.Registry) error {
+			phase.Mark("registry locked and read")
 			if err := refuseRunning(r, o.id); err != nil {
 				return err
 			}
@@ -244,6 +247,7 @@ func superviseTask(store *registry.Store, o *execOptions, runID string, m runMod
 			written = recordedTask{task, raw}
 			return nil
 		})
+		phase.Mark("start recorded")
 		recorded = err == nil
 	}
 	if err != nil {
@@ -286,11 +290,13 @@ func superviseTask(store *registry.Store, o *execOptions, runID string, m runMod
 		}
 	}
 	res := sup.Wait()
+	phase.Mark("command and leftovers ended")
 	if recorded {
 		if err := recordEnd(store, o.id, runID, res, written); err != nil {
 			m.warn("the run ended but could not be recorded: %v", err)
 		}
 	}
+	phase.Mark("end recorded")
 	for _, p := range res.Stuck {
 		m.warn("pid %d survived KILL (state %c); it is in uninterruptible sleep", p.PID, p.State)
 	}

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/watchdog-run/watchdog/internal/cli"
+	"github.com/watchdog-run/watchdog/internal/phase"
 	"github.com/watchdog-run/watchdog/registry"
 	"github.com/watchdog-run/watchdog/shims"
 	"github.com/watchdog-run/watchdog/supervise"
@@ -21,7 +22,10 @@ import (
 var version = "dev"
 
 func main() {
+	phase.Mark("main")
 	code, sig := run(os.Args, os.Stderr)
+	phase.Mark("exit")
+	phase.Dump()
 	if sig != 0 {
 		supervise.Reraise(sig)
 	}

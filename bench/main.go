@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -31,6 +32,8 @@ var (
 	watchdog = flag.String("watchdog", "bin/watchdog", "watchdog binary to measure")
 	rounds   = flag.Int("rounds", 300, "rounds per wall-time comparison")
 	only     = flag.String("only", "", "comma-separated rows to run (exec, floor, memory, signal, registry, sweep, docker)")
+	tmp      = flag.String("dir", os.TempDir(), "where the registries and scratch files go (its filesystem matters: try /dev/shm)")
+	phases   = flag.Bool("phases", false, "instead of the table: build watchdog with -tags phasetrace and print when each phase of an exec is reached, on average")
 )
 
 func main() {
@@ -42,12 +45,18 @@ func main() {
 	if _, err := os.Stat(wd); err != nil {
 		fatal(fmt.Errorf("%s: build it first (make build)", wd))
 	}
-	dir, err := os.MkdirTemp("", "watchdog-bench-")
+	dir, err := os.MkdirTemp(*tmp, "watchdog-bench-")
 	if err != nil {
 		fatal(err)
 	}
 	defer os.RemoveAll(dir)
 	os.Setenv("WATCHDOG_REGISTRY", filepath.Join(dir, "reg", "process_registry.json"))
+	if *phases {
+		if err := printPhases(dir); err != nil {
+			fatal(err)
+		}
+		return
+	}
 
 	var rows []row
 	for _, b := range benches {
@@ -278,6 +287,54 @@ func contains(list []string, s string) bool {
 func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "bench:", err)
 	os.Exit(1)
+}
+
+// printPhases builds an instrumented watchdog, runs `exec -- true` many
+// times and prints the mean time at which each marked phase was reached,
+// counted from the start of the process's Go code.
+func printPhases(dir string) error {
+	bin := filepath.Join(dir, "watchdog-phases")
+	build := exec.Command("go", "build", "-trimpath", "-tags", "phasetrace", "-ldflags", "-s -w", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("build: %v: %s", err, out)
+	}
+	out := filepath.Join(dir, "phases")
+	os.Setenv("WATCHDOG_PHASES", out)
+	for i := 0; i < *rounds; i++ {
+		if _, err := timeRun([]string{bin, "exec", "--id", "phases", "--timeout", "1m", "--", "true"}); err != nil {
+			return err
+		}
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		return err
+	}
+	sum := map[string]float64{}
+	n := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		for _, m := range strings.Split(line, "\t") {
+			us, name, ok := strings.Cut(m, " ")
+			v, err := strconv.ParseFloat(us, 64)
+			if !ok || err != nil {
+				continue
+			}
+			sum[name] += v
+			n[name]++
+		}
+	}
+	names := make([]string, 0, len(sum))
+	for k := range sum {
+		names = append(names, k)
+	}
+	sort.Slice(names, func(i, j int) bool { return sum[names[i]]/float64(n[names[i]]) < sum[names[j]]/float64(n[names[j]]) })
+	fmt.Printf("mean of %d runs of `watchdog exec --timeout 1m -- true`, registry in %s\n", *rounds, dir)
+	fmt.Println("| ms | phase |")
+	fmt.Println("| ---: | --- |")
+	for _, k := range names {
+		fmt.Printf("| %.2f | %s |\n", sum[k]/float64(n[k])/1000, k)
+	}
+	return nil
 }
 
 // statusKB reads fields of /proc/PID/status in kB.

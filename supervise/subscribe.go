@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime"
 	"slices"
 	"syscall"
+
+	"github.com/watchdog-run/watchdog/internal/phase"
 )
 
 // Subscribing to a signal costs a round trip to the Go runtime's
@@ -54,18 +55,15 @@ func SubscribeEarly(coreutils bool) {
 	early = sub
 	go func() {
 		signal.Notify(sub.ch, critical...)
+		phase.Mark("critical signals subscribed")
 		close(sub.critical)
 		if SubscribeHook != nil {
 			SubscribeHook()
 		}
 		signal.Notify(sub.ch, rest...)
+		phase.Mark("all signals subscribed")
 		close(sub.ready)
 	}()
-	// Let the subscription take this thread now: the caller's work (a
-	// quarter of a millisecond, less than the subscription) resumes on
-	// the thread the runtime is starting meanwhile, instead of the
-	// subscription waiting 0.1 ms for that thread.
-	runtime.Gosched()
 }
 
 // Interrupted is Start's error when a terminating signal arrived before

@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/watchdog-run/watchdog/internal/phase"
 	"github.com/watchdog-run/watchdog/launch"
 )
 
@@ -140,7 +141,9 @@ func (s *Supervisor) Start() (Started, error) {
 	}
 	spec := s.cfg.Spec
 	spec.NewSession = !s.cfg.Foreground && !s.cfg.Coreutils
+	phase.Mark("fork")
 	p, err := launch.Start(spec)
+	phase.Mark("command exec'd")
 	if err != nil {
 		s.Close()
 		return Started{}, err
@@ -261,6 +264,7 @@ func (s *Supervisor) Wait() Result {
 	} else if s.status.Signaled() {
 		res.Signal = s.status.Signal()
 	}
+	phase.Mark("command reaped")
 	if !s.cfg.KeepDescendants && !s.cfg.Foreground {
 		grace := s.cfg.KillAfter
 		if grace <= 0 {
