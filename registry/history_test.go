@@ -32,9 +32,22 @@ func archivingStore(t *testing.T) (*Store, *[]string) {
 	return s, &warnings
 }
 
+// putFinished adds n finished tasks, done-000 the oldest, in one update.
+func putFinished(t *testing.T, s *Store, n int) {
+	t.Helper()
+	if err := s.Update(func(r *Registry) error {
+		for i := 0; i < n; i++ {
+			r.Put(fmt.Sprintf("done-%03d", i), finishedAt(i))
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestArchiveMovesOldestFinished(t *testing.T) {
 	s, _ := archivingStore(t)
-	// ArchiveAt finished tasks, one running, one that does not decode: nothing moves yet.
+	// ArchiveAt finished tasks and one running: nothing moves yet.
 	err := s.Update(func(r *Registry) error {
 		for i := 0; i < ArchiveAt; i++ {
 			r.Put(fmt.Sprintf("done-%03d", i), finishedAt(i))
@@ -131,14 +144,7 @@ func TestArchiveFailureKeepsTasks(t *testing.T) {
 		return nil
 	}
 	defer func() { FaultWrite = nil }()
-	if err := s.Update(func(r *Registry) error {
-		for i := 0; i <= ArchiveAt; i++ {
-			r.Put(fmt.Sprintf("done-%03d", i), finishedAt(i))
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	putFinished(t, s, ArchiveAt+1)
 	r, err := s.Load()
 	if err != nil {
 		t.Fatal(err)
@@ -251,14 +257,7 @@ func TestAppendAfterTornLine(t *testing.T) {
 	s, warnings := archivingStore(t)
 	hp := HistoryPath(s.Path)
 	os.WriteFile(hp, []byte(`{"id":"whole","archived_at":"x","task":{"status":"completed"}}`+"\n"+`{"id":"torn","archiv`), 0o600)
-	if err := s.Update(func(r *Registry) error {
-		for i := 0; i <= ArchiveAt; i++ {
-			r.Put(fmt.Sprintf("done-%03d", i), finishedAt(i))
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	putFinished(t, s, ArchiveAt+1)
 	r, err := s.LoadWithHistory()
 	if err != nil {
 		t.Fatal(err)
