@@ -260,9 +260,6 @@ func (r *Registry) readHistory(path string) (int, error) {
 	}
 }
 
-// Archived reports whether the task with this id was read from the history.
-func (r *Registry) Archived(id string) bool { return r.history[id] }
-
 // FilterHistory rewrites the history keeping only the lines keep accepts,
 // under the registry's lock, atomically (temp file and rename). It returns
 // how many lines were dropped. The rotated file is filtered too.
