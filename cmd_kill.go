@@ -41,6 +41,11 @@ type killResult struct {
 
 var errNoTask = errors.New("no such task")
 
+// notRunning is kill's answer for a task that has already ended: exit 1.
+func notRunning(id string, t *registry.Task) error {
+	return &exitError{code: 1, msg: fmt.Sprintf("task %q is not running (%s)", id, statusLine(newView(id, t, &snapshot{at: time.Now()}, false)))}
+}
+
 func killAction(c *cli.Context) error {
 	id, err := oneID(c)
 	if err != nil {
@@ -70,7 +75,7 @@ func killAction(c *cli.Context) error {
 			return errNoTask
 		}
 		if t.Status != registry.StatusRunning {
-			return &exitError{code: 1, msg: fmt.Sprintf("task %q is not running (%s)", id, statusLine(newView(id, t, &snapshot{at: time.Now()}, false)))}
+			return notRunning(id, t)
 		}
 		t.Status, t.Reason = registry.StatusCancelled, registry.ReasonKilled
 		t.CompletedAt = registry.FormatTime(time.Now())
@@ -80,8 +85,7 @@ func killAction(c *cli.Context) error {
 	})
 	if err == errNoTask {
 		if old, _ := getTask(store, id); old != nil {
-			// Moved to the history: it finished long ago.
-			return &exitError{code: 1, msg: fmt.Sprintf("task %q is not running (%s)", id, statusLine(newView(id, old, &snapshot{at: time.Now()}, false)))}
+			return notRunning(id, old) // moved to the history: it finished long ago
 		}
 		return &exitError{code: 1, msg: fmt.Sprintf("no task %q in %s", id, store.Path), hint: "watchdog list shows the tasks there"}
 	}
