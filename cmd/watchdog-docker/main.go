@@ -31,6 +31,16 @@ var version = "dev"
 // answers, so the caller can decide whether that deserves a warning.
 const exitNoEngine = 3
 
+// ExitEngineLost is docker-run's status when the container started and the
+// watchdog then lost the Docker engine for good (it retried for a while
+// and past the deadline): it cannot tell how, or whether, the container
+// ended. Unlike 125 it does not mean "never ran": do not simply retry. The
+// registry record stays running, its error field saying so, and `watchdog
+// sweep` stops the container and closes the record once the engine
+// answers. (If the engine answered again but the container had been
+// removed meanwhile, the record is closed as failed/lost instead.)
+const ExitEngineLost = 122
+
 type exitError struct {
 	code int
 	msg  string
@@ -81,10 +91,16 @@ stderr live and separately (stdin with -i, a TTY with -t); forwards INT, TERM
 and HUP; at the deadline sends --signal, then KILL after --kill-after;
 removes it at the end unless --keep.
 
+If the connection to the engine drops after the container started, the
+watchdog reconnects (warning on stderr) and keeps enforcing the deadline; a
+signal that fell due meanwhile is sent once the engine answers again.
+
 Exit status: the container's exit code; 124 if it timed out; 137 if it had to
-be killed after the grace; 125 if the watchdog failed (no engine, image
-missing, name taken); 126/127 if the command in the image cannot be run.
-Images are never pulled.`,
+be killed after the grace; 125 if the watchdog failed before the container
+started (no engine, image missing, name taken); 126/127 if the command in the
+image cannot be run; 122 if the container started but the engine then stayed
+unreachable (the container may still run; the record stays running until
+watchdog sweep finishes it). Images are never pulled.`,
 	Flags: []cli.Flag{
 		&cli.StringFlag{Name: "id", Usage: "task `ID`; generated if not given"},
 		&cli.StringFlag{Name: "timeout", Usage: "deadline `DURATION`; 0 for none", Value: "0"},
@@ -144,6 +160,7 @@ func runAction(c *cli.Context) error {
 	if c.Bool("verbose") {
 		o.Verbose = os.Stderr
 	}
+	o.Warn = os.Stderr
 	if o.Name == "" {
 		o.Name = "dev-task-" + id
 	}
@@ -272,6 +289,10 @@ func runAction(c *cli.Context) error {
 		}
 		return err
 	})
+	var lost *container.EngineLostError
+	if errors.As(runErr, &lost) {
+		return engineLost(store, id, runID, lost)
+	}
 	if runErr != nil {
 		var se *container.StartError
 		if recorded {
@@ -308,6 +329,39 @@ func runAction(c *cli.Context) error {
 		return nil
 	}
 	return &exitError{code: res.ExitCode}
+}
+
+// engineLost reports a container that started before the engine was lost
+// for good. The record stays running, its error saying why, so that
+// `watchdog sweep` (which stops containers whose supervisor is gone) ends
+// it; a container the engine says is gone is recorded as lost at once.
+func engineLost(store *registry.Store, id, runID string, lost *container.EngineLostError) error {
+	short := container.ShortID(lost.ContainerID)
+	if lost.Removed {
+		msg := fmt.Sprintf("container %s (%s) was removed while the Docker engine was unreachable; how it ended is unknown", short, lost.Name)
+		recordEnd(store, id, runID, func(t *registry.Task) {
+			code := ExitEngineLost
+			t.Status, t.Reason, t.ExitCode, t.Error = registry.StatusFailed, registry.ReasonLost, &code, msg
+		})
+		return fail(ExitEngineLost, msg, "")
+	}
+	msg := fmt.Sprintf("lost the Docker engine after the container started; container %s may still be running; "+
+		"`watchdog sweep` will stop it and close the record once the engine answers", short)
+	err := store.Update(func(r *registry.Registry) error {
+		t, err := r.Get(id)
+		if err != nil || t == nil || t.RunID != runID || t.Status != registry.StatusRunning {
+			return nil // someone else (kill, sweep) already closed it
+		}
+		t.Error = msg
+		r.Put(id, t)
+		return nil
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "watchdog: warning: could not record the lost engine: %v\n", err)
+	}
+	hint := fmt.Sprintf("the engine at %s did not answer for %s (%v); do not rerun blindly: the command did start",
+		lost.Host, lost.Unreachable.Round(time.Second), lost.Err)
+	return fail(ExitEngineLost, msg, hint)
 }
 
 // recordEnd writes the end of the run unless someone else already decided

@@ -6,14 +6,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
-	"github.com/docker/docker/pkg/stdcopy"
 
 	"github.com/watchdog-run/watchdog/supervise"
 )
@@ -40,6 +38,9 @@ type Options struct {
 	Signal    syscall.Signal
 	Preserve  bool
 	Verbose   io.Writer
+	// Warn receives the notices that the engine was lost after the start,
+	// and regained; nil: os.Stderr.
+	Warn io.Writer
 }
 
 // Result is how a container run ended.
@@ -71,6 +72,10 @@ type Created func(id, name string) error
 // Run creates the container, waits for its exit before starting it (a fast
 // exit is never missed), streams its output, forwards INT, TERM and HUP,
 // enforces the deadline (signal, grace, KILL), and removes it unless Keep.
+//
+// Until the container has started, failures are *StartError. After, a
+// lost engine is reconnected to while the deadline keeps running; if it
+// stays unreachable (see engineRetry) the error is *EngineLostError.
 func Run(ctx context.Context, cli *client.Client, o Options, created Created) (Result, error) {
 	var res Result
 	if _, err := cli.ImageInspect(ctx, o.Image); err != nil {
@@ -137,7 +142,9 @@ func Run(ctx context.Context, cli *client.Client, o Options, created Created) (R
 		return res, &StartError{Code: 125, Msg: fmt.Sprintf("attach to container: %v", err)}
 	}
 	defer att.Close()
-	waitC, waitErr := cli.ContainerWait(ctx, cr.ID, container.WaitConditionNextExit)
+	waitCtx, cancelWait := context.WithCancel(ctx)
+	defer cancelWait()
+	waitC, waitErr := cli.ContainerWait(waitCtx, cr.ID, container.WaitConditionNextExit)
 
 	var restore func()
 	if o.TTY {
@@ -156,85 +163,23 @@ func Run(ctx context.Context, cli *client.Client, o Options, created Created) (R
 	if o.TTY {
 		resize(ctx, cli, cr.ID)
 	}
-	outDone := make(chan struct{})
-	go func() {
-		defer close(outDone)
-		if o.TTY {
-			_, _ = io.Copy(os.Stdout, att.Reader)
-		} else {
-			_, _ = stdcopy.StdCopy(os.Stdout, os.Stderr, att.Reader)
-		}
-	}()
+	// From here on the container has started: a lost engine is no start
+	// failure any more (see watch.go).
 	if o.Interactive {
 		go func() {
 			_, _ = io.Copy(att.Conn, os.Stdin)
 			_ = att.CloseWrite()
 		}()
 	}
-
-	var deadlineC, killC <-chan time.Time
-	if o.Timeout > 0 {
-		t := time.NewTimer(o.Timeout)
-		defer t.Stop()
-		deadlineC = t.C
+	w := &watcher{cli: cli, o: o, id: cr.ID, sigs: sigs, warn: o.Warn, nl: "\n"}
+	if w.warn == nil {
+		w.warn = os.Stderr
 	}
-	armed := false
-	arm := func() {
-		if !armed && o.KillAfter > 0 {
-			armed = true
-			killC = time.After(o.KillAfter)
-		}
+	if restore != nil {
+		w.nl = "\r\n"
 	}
-	send := func(sig syscall.Signal) {
-		if o.Verbose != nil {
-			fmt.Fprintf(o.Verbose, "watchdog: sending signal %s to container %s\n", signalName(sig), o.Name)
-		}
-		_ = cli.ContainerKill(context.Background(), cr.ID, strconv.Itoa(int(sig)))
-	}
-	for {
-		select {
-		case w := <-waitC:
-			res.StatusCode = w.StatusCode
-			select { // let the last output arrive
-			case <-outDone:
-			case <-time.After(2 * time.Second):
-			}
-			if !o.Keep {
-				cleanup()
-			}
-			res.ExitCode = exitCode(res)
-			if res.TimedOut && !o.Preserve && !res.Killed {
-				res.ExitCode = 124
-			}
-			if res.TimedOut && o.Preserve && !res.Killed {
-				res.ExitCode = int(res.StatusCode)
-			}
-			return res, nil
-		case err := <-waitErr:
-			if !o.Keep {
-				cleanup()
-			}
-			return res, &StartError{Code: 125, Msg: fmt.Sprintf("wait for container: %v", err)}
-		case v := <-sigs:
-			sig := v.(syscall.Signal)
-			if sig == syscall.SIGWINCH {
-				resize(ctx, cli, cr.ID)
-				continue
-			}
-			res.Received = sig
-			send(sig)
-			arm()
-		case <-deadlineC:
-			deadlineC = nil
-			res.TimedOut = true
-			send(o.Signal)
-			arm()
-		case <-killC:
-			killC = nil
-			res.Killed = true
-			send(syscall.SIGKILL)
-		}
-	}
+	first := &link{waitC: waitC, waitErr: waitErr, cancel: cancelWait, att: &att, outDone: copyOutput(&att, o.TTY)}
+	return w.watch(ctx, first, &res, cleanup)
 }
 
 // exitCode: the container's code; 137 when KILL was needed after the

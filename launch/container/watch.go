@@ -1,0 +1,459 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/docker/docker/api/types"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/errdefs"
+	"github.com/docker/docker/pkg/stdcopy"
+)
+
+// Once ContainerStart has succeeded the container exists and runs: from
+// then on a lost connection to the engine (the wait or the attach stream
+// cut, a signal that cannot be delivered) is not a start failure. The
+// watcher reconnects with backoff and keeps the deadline, the forwarded
+// signals and the KILL grace running meanwhile; what fell due while the
+// engine was unreachable is delivered as soon as it answers again.
+
+// engineRetry is how long the engine may stay unreachable after the
+// container started before Run gives up on it: that long of uninterrupted
+// failed reconnect attempts, and, when there is a deadline, not before the
+// deadline plus the KILL grace have passed (a deadline is never abandoned
+// while the engine might come back in time to enforce it). Run then returns
+// an *EngineLostError; the container's labels let `watchdog sweep` stop it
+// once the engine answers.
+const engineRetry = 10 * time.Second
+
+// Reconnect attempts are spaced retryFirst apart at first, doubling up to
+// retryMax.
+const (
+	retryFirst = 50 * time.Millisecond
+	retryMax   = time.Second
+)
+
+// callTimeout bounds each engine call made while supervising a started
+// container (kill, inspect, attach, the acknowledgement of a wait): an
+// engine that accepts connections but does not answer counts as lost
+// instead of hanging the run.
+const callTimeout = 5 * time.Second
+
+// EngineLostError is a container that started, after which the engine
+// stopped answering for longer than the run could wait (see engineRetry):
+// whether and how the container ended is unknown. It is not a start
+// failure: the command ran.
+//
+// Removed is the other way of not knowing: the engine answered again, but
+// the container had been removed meanwhile, its exit status with it.
+type EngineLostError struct {
+	ContainerID string
+	Name        string
+	Host        string        // the engine's address
+	Unreachable time.Duration // length of the last uninterrupted run of failures
+	Err         error         // the last failure
+	Removed     bool
+	TimedOut    bool             // the deadline passed
+	Undelivered []syscall.Signal // fell due but never reached the container
+}
+
+func (e *EngineLostError) Error() string {
+	if e.Removed {
+		return fmt.Sprintf("container %s was removed while the Docker engine was unreachable; how it ended is unknown", ShortID(e.ContainerID))
+	}
+	return fmt.Sprintf("lost the Docker engine at %s after container %s started: unreachable for %s (%v)",
+		e.Host, ShortID(e.ContainerID), e.Unreachable.Round(100*time.Millisecond), e.Err)
+}
+
+func (e *EngineLostError) Unwrap() error { return e.Err }
+
+// ShortID is a container id as docker ps shows it.
+func ShortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+// link is what one connection to the engine gives the watcher: the wait
+// for the container's exit and, when attached, its output stream.
+type link struct {
+	waitC   <-chan container.WaitResponse
+	waitErr <-chan error
+	cancel  context.CancelFunc      // ends the wait request
+	att     *types.HijackedResponse // nil: not attached
+	outDone <-chan struct{}         // closed when the output stream ended
+}
+
+func (l *link) close() {
+	if l.cancel != nil {
+		l.cancel()
+	}
+	if l.att != nil {
+		l.att.Close()
+	}
+}
+
+// copyOutput streams the container's output to ours until the stream ends.
+func copyOutput(att *types.HijackedResponse, tty bool) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if tty {
+			_, _ = io.Copy(os.Stdout, att.Reader)
+		} else {
+			_, _ = stdcopy.StdCopy(os.Stdout, os.Stderr, att.Reader)
+		}
+	}()
+	return done
+}
+
+// Kinds of signal the watcher sends.
+const (
+	dueForward  = iota // received by docker-run and passed on
+	dueDeadline        // --signal at the deadline
+	dueKill            // KILL after the grace
+)
+
+type due struct {
+	sig  syscall.Signal
+	kind int
+}
+
+type attempt struct {
+	l       *link
+	removed bool
+	err     error
+}
+
+// watcher supervises a started container.
+type watcher struct {
+	cli  *client.Client
+	o    Options
+	id   string
+	sigs <-chan os.Signal
+	warn io.Writer
+	nl   string // "\r\n" while the terminal is raw
+}
+
+func (w *watcher) warnf(format string, a ...any) {
+	fmt.Fprintf(w.warn, "watchdog: "+format+w.nl, a...)
+}
+
+// watch runs until the container's exit is known (then it is removed
+// unless Keep) or the engine is given up on. cur is the connection made
+// before the start.
+func (w *watcher) watch(ctx context.Context, cur *link, res *Result, cleanup func()) (Result, error) {
+	ctx, cancelAll := context.WithCancel(ctx)
+	defer cancelAll() // ends a reconnect attempt still under way
+	defer func() {
+		if cur != nil {
+			cur.close()
+		}
+	}()
+
+	start := time.Now()
+	var deadlineC, killC <-chan time.Time
+	var deadlineAt, giveUpAt time.Time
+	if w.o.Timeout > 0 {
+		t := time.NewTimer(w.o.Timeout)
+		defer t.Stop()
+		deadlineC = t.C
+		deadlineAt = start.Add(w.o.Timeout)
+		giveUpAt = deadlineAt.Add(w.o.KillAfter)
+	}
+	armed := false
+	arm := func() {
+		if !armed && w.o.KillAfter > 0 {
+			armed = true
+			killC = time.After(w.o.KillAfter)
+		}
+	}
+
+	var (
+		pending      []due // fell due while the engine was unreachable, in order
+		deadlineSent bool
+		lostSince    time.Time // zero while connected
+		lastErr      error
+		backoff      time.Duration
+		retryC       <-chan time.Time
+		attempts     chan attempt // non-nil while an attempt is under way
+	)
+	lose := func(err error) {
+		lastErr = err
+		if cur != nil {
+			cur.close()
+			cur = nil
+		}
+		if lostSince.IsZero() {
+			lostSince = time.Now()
+			w.warnf("lost the Docker engine (%v); reconnecting", err)
+			backoff = retryFirst
+			retryC = time.After(backoff)
+		}
+	}
+	// deliver sends d now; false: the engine is unreachable (d stays due).
+	deliver := func(d due) bool {
+		if cur == nil {
+			return false
+		}
+		if w.o.Verbose != nil {
+			fmt.Fprintf(w.o.Verbose, "watchdog: sending signal %s to container %s%s", signalName(d.sig), w.o.Name, w.nl)
+		}
+		kctx, cancel := context.WithTimeout(ctx, callTimeout)
+		err := w.cli.ContainerKill(kctx, w.id, strconv.Itoa(int(d.sig)))
+		cancel()
+		switch {
+		case err == nil:
+			switch d.kind {
+			case dueDeadline:
+				deadlineSent = true
+			case dueKill:
+				res.Killed = true
+			}
+			return true
+		case engineAnswered(err):
+			// Not running any more (the wait says how it ended), gone, or
+			// refused: retrying would not change the answer.
+			if w.o.Verbose != nil && !errdefs.IsConflict(err) && !client.IsErrNotFound(err) {
+				fmt.Fprintf(w.o.Verbose, "watchdog: signal %s to container %s: %v%s", signalName(d.sig), w.o.Name, err, w.nl)
+			}
+			return true
+		}
+		lose(fmt.Errorf("send signal %s: %w", signalName(d.sig), err))
+		return false
+	}
+	send := func(d due) {
+		if len(pending) == 0 && deliver(d) {
+			return
+		}
+		for _, p := range pending {
+			if p == d {
+				return
+			}
+		}
+		pending = append(pending, d)
+		if w.o.Verbose != nil {
+			fmt.Fprintf(w.o.Verbose, "watchdog: signal %s for container %s is due; sending it once the engine answers%s", signalName(d.sig), w.o.Name, w.nl)
+		}
+	}
+	flush := func() {
+		for len(pending) > 0 && deliver(pending[0]) {
+			pending = pending[1:]
+		}
+	}
+	lostError := func(removed bool) *EngineLostError {
+		e := &EngineLostError{ContainerID: w.id, Name: w.o.Name, Host: w.cli.DaemonHost(), Err: lastErr,
+			Removed: removed, TimedOut: res.TimedOut}
+		if !lostSince.IsZero() {
+			e.Unreachable = time.Since(lostSince)
+		}
+		for _, p := range pending {
+			e.Undelivered = append(e.Undelivered, p.sig)
+		}
+		return e
+	}
+
+	for {
+		var waitC <-chan container.WaitResponse
+		var waitErr <-chan error
+		if cur != nil {
+			waitC, waitErr = cur.waitC, cur.waitErr
+		}
+		select {
+		case wr := <-waitC:
+			res.StatusCode = wr.StatusCode
+			select { // let the last output arrive
+			case <-cur.outDone:
+			case <-time.After(2 * time.Second):
+			}
+			if res.TimedOut && !deadlineSent && w.finishedBefore(ctx, deadlineAt) {
+				// It exited on its own in time; we learnt it late.
+				res.TimedOut = false
+			}
+			if !w.o.Keep {
+				cleanup()
+			}
+			res.ExitCode = exitCode(*res)
+			if res.TimedOut && !w.o.Preserve && !res.Killed {
+				res.ExitCode = 124
+			}
+			if res.TimedOut && w.o.Preserve && !res.Killed {
+				res.ExitCode = int(res.StatusCode)
+			}
+			return *res, nil
+		case err := <-waitErr:
+			lose(fmt.Errorf("wait for container: %w", err))
+		case v := <-w.sigs:
+			sig := v.(syscall.Signal)
+			if sig == syscall.SIGWINCH {
+				if cur != nil {
+					rctx, cancel := context.WithTimeout(ctx, callTimeout)
+					resize(rctx, w.cli, w.id)
+					cancel()
+				}
+				continue
+			}
+			res.Received = sig
+			send(due{sig, dueForward})
+			arm()
+		case <-deadlineC:
+			deadlineC = nil
+			res.TimedOut = true
+			send(due{w.o.Signal, dueDeadline})
+			arm()
+		case <-killC:
+			killC = nil
+			send(due{syscall.SIGKILL, dueKill})
+		case <-retryC:
+			retryC = nil
+			attempts = make(chan attempt, 1)
+			go func(ch chan<- attempt) {
+				l, removed, err := w.reconnect(ctx)
+				ch <- attempt{l, removed, err}
+			}(attempts)
+		case a := <-attempts:
+			attempts = nil
+			switch {
+			case a.err == nil:
+				w.warnf("reconnected to the Docker engine after %s", time.Since(lostSince).Round(10*time.Millisecond))
+				cur, lostSince = a.l, time.Time{}
+				flush()
+			case a.removed:
+				lastErr = a.err
+				return *res, lostError(true)
+			default:
+				lastErr = a.err
+				now := time.Now()
+				if now.Sub(lostSince) >= engineRetry && (giveUpAt.IsZero() || !now.Before(giveUpAt)) {
+					return *res, lostError(false)
+				}
+				backoff = min(2*backoff, retryMax)
+				retryC = time.After(backoff)
+			}
+		}
+	}
+}
+
+// reconnect makes a new link to the started container: it checks that the
+// container still exists, re-attaches its output if it still runs, and
+// waits for it to be not running, which is answered at once if it exited
+// while the engine was unreachable. removed: the engine answered that the
+// container is gone.
+func (w *watcher) reconnect(ctx context.Context) (l *link, removed bool, err error) {
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	info, err := w.cli.ContainerInspect(cctx, w.id)
+	if err != nil {
+		return nil, client.IsErrNotFound(err), fmt.Errorf("inspect container: %w", err)
+	}
+	l = &link{}
+	if info.State != nil && info.State.Running {
+		// Stream only, without Logs: the output resumes from now on. What
+		// the container printed while the engine was unreachable is
+		// missing (Logs would replay everything since the start, repeating
+		// what was already shown). Stdin is not re-attached: with -i it
+		// was attached once (StdinOnce), and closed when that attachment
+		// dropped.
+		att, err := attachWithin(cctx, w.cli, w.id)
+		if err != nil {
+			return nil, client.IsErrNotFound(err), fmt.Errorf("attach to container: %w", err)
+		}
+		l.att = att
+		l.outDone = copyOutput(att, w.o.TTY)
+	} else {
+		done := make(chan struct{})
+		close(done)
+		l.outDone = done
+	}
+	wctx, wcancel := context.WithCancel(ctx)
+	l.cancel = wcancel
+	// ContainerWait returns once the engine acknowledged the request; an
+	// engine that accepts the connection but does not answer must not
+	// hold the attempt forever.
+	type waiting struct {
+		c <-chan container.WaitResponse
+		e <-chan error
+	}
+	acked := make(chan waiting, 1)
+	go func() {
+		c, e := w.cli.ContainerWait(wctx, w.id, container.WaitConditionNotRunning)
+		acked <- waiting{c, e}
+	}()
+	select {
+	case wt := <-acked:
+		l.waitC, l.waitErr = wt.c, wt.e
+	case <-cctx.Done():
+		l.close()
+		return nil, false, fmt.Errorf("wait for container: %w", cctx.Err())
+	}
+	select {
+	case err := <-l.waitErr:
+		l.close()
+		return nil, client.IsErrNotFound(err), fmt.Errorf("wait for container: %w", err)
+	default:
+	}
+	return l, false, nil
+}
+
+// attachWithin attaches to the container's output, giving up when ctx
+// ends: the client honours ctx only while dialling, not for the upgrade.
+func attachWithin(ctx context.Context, cli *client.Client, id string) (*types.HijackedResponse, error) {
+	type attached struct {
+		att types.HijackedResponse
+		err error
+	}
+	ch := make(chan attached, 1)
+	go func() {
+		att, err := cli.ContainerAttach(ctx, id, container.AttachOptions{Stream: true, Stdout: true, Stderr: true})
+		ch <- attached{att, err}
+	}()
+	select {
+	case a := <-ch:
+		if a.err != nil {
+			return nil, a.err
+		}
+		return &a.att, nil
+	case <-ctx.Done():
+		go func() {
+			if a := <-ch; a.err == nil {
+				a.att.Close()
+			}
+		}()
+		return nil, ctx.Err()
+	}
+}
+
+// finishedBefore: the engine says the container finished before t.
+func (w *watcher) finishedBefore(ctx context.Context, t time.Time) bool {
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	info, err := w.cli.ContainerInspect(cctx, w.id)
+	if err != nil || info.State == nil {
+		return false
+	}
+	fin, err := time.Parse(time.RFC3339Nano, info.State.FinishedAt)
+	return err == nil && !fin.IsZero() && fin.Before(t)
+}
+
+// engineAnswered: the engine received the request and refused it (no such
+// container, not running, …), as opposed to a failure to reach it: those
+// errors carry the category of the engine's HTTP status.
+func engineAnswered(err error) bool {
+	var ne net.Error
+	if client.IsErrConnectionFailed(err) || errors.As(err, &ne) || errors.Is(err, io.EOF) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.DeadlineExceeded) || errdefs.IsUnavailable(err) {
+		return false
+	}
+	return client.IsErrNotFound(err) || errdefs.IsConflict(err) || errdefs.IsInvalidParameter(err) ||
+		errdefs.IsForbidden(err) || errdefs.IsUnauthorized(err) || errdefs.IsSystem(err) ||
+		errdefs.IsNotImplemented(err) || errdefs.IsUnknown(err) || errdefs.IsNotModified(err)
+}
