@@ -8,8 +8,11 @@
 //
 // Every change is one read-modify-write under an exclusive flock on the
 // sidecar process_registry.lock: lock, re-read, change, write a temporary
-// file, fsync, rename. Readers never take the lock; rename makes every state
-// they can see a whole one.
+// file, fsync, rename. A lock counts only while the lock file is still the
+// one at its path, and the writer also flocks the registry file it re-read,
+// so a lock file removed by a cleaner does not let two writers in at once.
+// Readers never take a lock; rename makes every state they can see a whole
+// one.
 //
 // The package does not start, watch or signal processes, and it never
 // follows a symlink at the registry, lock or temporary path.

@@ -4,7 +4,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -119,7 +118,22 @@ func checkFile(path string, fi fs.FileInfo) error {
 	if !fi.Mode().IsRegular() {
 		return &PermError{Path: path, Reason: "not a regular file"}
 	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return checkOwner(path, st)
+	}
+	return nil
+}
+
+// checkStat is checkFile for an fstat of an open file.
+func checkStat(path string, st *syscall.Stat_t) error {
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		return &PermError{Path: path, Reason: "not a regular file"}
+	}
+	return checkOwner(path, st)
+}
+
+func checkOwner(path string, st *syscall.Stat_t) error {
+	if int(st.Uid) != os.Geteuid() {
 		return &PermError{Path: path,
 			Reason: fmt.Sprintf("owned by uid %d, not by you (uid %d)", st.Uid, os.Geteuid()),
 			Hint:   "use your own registry with --registry or WATCHDOG_REGISTRY"}
@@ -153,10 +167,11 @@ func (s *Store) Update(fn func(*Registry) error) error {
 		return err
 	}
 	defer unlock()
-	data, err := s.read()
+	data, release, err := s.readLocked()
 	if err != nil {
 		return err
 	}
+	defer release()
 	r, perr := Parse(data)
 	if perr != nil {
 		if err := s.quarantine(perr); err != nil {
@@ -183,74 +198,201 @@ func (s *Store) Update(fn func(*Registry) error) error {
 	return s.write(out)
 }
 
+// lock takes the registry's lock: an exclusive flock on the lock file.
+//
+// The flock is on the inode, and the lock file can be removed while it is
+// held (a tmp cleaner, git clean). The writers already waiting on the old
+// inode would then get it one after another while a writer that came after
+// the removal locks the new file the path names, and two read-modify-writes
+// would run at once. So a lock counts only if, once it is taken, the path
+// still names the locked inode; otherwise it is dropped and taken again on
+// what the path names now. (The holder at the time of the removal and the
+// first writer after it are kept apart by the flock on the registry file
+// itself, see readLocked.)
 func (s *Store) lock() (func(), error) {
-	fd, err := openNoFollow(s.LockPath, syscall.O_RDWR|syscall.O_CREAT, 0o600)
-	if err != nil {
-		if errors.Is(err, syscall.ELOOP) {
-			return nil, &PermError{Path: s.LockPath, Reason: "lock file is a symlink; refusing to follow it",
-				Hint: "remove the symlink"}
-		}
-		return nil, fmt.Errorf("open registry lock: %w", err)
-	}
-	f := os.NewFile(uintptr(fd), s.LockPath)
-	fi, err := f.Stat()
-	if err == nil {
-		err = checkFile(s.LockPath, fi)
-	}
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
 	for {
-		err = syscall.Flock(fd, syscall.LOCK_EX)
+		var held syscall.Stat_t
+		fd, err := openNoFollow(s.LockPath, syscall.O_RDWR|syscall.O_CREAT, 0o600)
+		if err != nil {
+			if errors.Is(err, syscall.ELOOP) {
+				return nil, &PermError{Path: s.LockPath, Reason: "lock file is a symlink; refusing to follow it",
+					Hint: "remove the symlink"}
+			}
+			return nil, fmt.Errorf("open registry lock: %w", err)
+		}
+		err = fstat(fd, &held)
+		if err == nil {
+			err = checkStat(s.LockPath, &held)
+		}
+		if err == nil {
+			err = flock(fd)
+			if err != nil {
+				err = fmt.Errorf("lock registry: %w", err)
+			}
+		}
+		if err != nil {
+			syscall.Close(fd)
+			return nil, err
+		}
+		same, err := names(s.LockPath, &held)
+		if same {
+			return func() { syscall.Close(fd) }, nil // closing releases the flock
+		}
+		syscall.Close(fd)
+		if err != nil {
+			return nil, fmt.Errorf("lock registry: %w", err)
+		}
+		// Removed or replaced while we waited: lock what is there now.
+	}
+}
+
+// names reports whether path (not followed) is still the file st describes.
+// A missing path is not an error: it names nothing.
+func names(path string, st *syscall.Stat_t) (bool, error) {
+	var now syscall.Stat_t
+	err := syscall.Lstat(path, &now)
+	if err == syscall.ENOENT {
+		return false, nil
+	}
+	return err == nil && now.Dev == st.Dev && now.Ino == st.Ino, err
+}
+
+func flock(fd int) error {
+	for {
+		err := syscall.Flock(fd, syscall.LOCK_EX)
 		if err != syscall.EINTR {
-			break
+			return err
 		}
 	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock registry: %w", err)
+}
+
+func fstat(fd int, st *syscall.Stat_t) error {
+	for {
+		err := syscall.Fstat(fd, st)
+		if err != syscall.EINTR {
+			return err
+		}
 	}
-	return func() { f.Close() }, nil // closing releases the flock
 }
 
 // read returns the registry's bytes; nothing when it does not exist.
 func (s *Store) read() ([]byte, error) {
-	fd, err := openNoFollow(s.Path, syscall.O_RDONLY, 0)
-	if errors.Is(err, syscall.ENOENT) {
-		return nil, nil
+	var st syscall.Stat_t
+	fd, err := s.openRegistry(&st)
+	if err != nil || fd < 0 {
+		return nil, err
 	}
-	if errors.Is(err, syscall.ELOOP) {
-		return nil, &PermError{Path: s.Path, Reason: "is a symlink; refusing to follow it",
+	defer syscall.Close(fd)
+	return s.readAll(fd, &st)
+}
+
+// readLocked is read for Update, under the lock file's flock: it also
+// holds an flock on the registry file it read until release is called,
+// after the write. Writers replace that file by rename, so a writer that
+// waited for it finds another file at the path and locks that one instead.
+// This second lock matters when the lock file was removed while held: the
+// holder and a writer that created a new lock file after the removal both
+// hold "the" lock, but not the same registry file. A registry that does
+// not exist yet has no file to lock; its directory is locked instead,
+// until the first write has created it. Where a read-only descriptor
+// cannot be flocked (NFS emulates flock with fcntl locks, which need a
+// writable one for an exclusive lock) the lock file's flock is all there
+// is.
+func (s *Store) readLocked() (data []byte, release func(), err error) {
+	for {
+		var st syscall.Stat_t
+		fd, err := s.openRegistry(&st)
+		if err != nil {
+			return nil, nil, err
+		}
+		if fd < 0 {
+			dfd := lockDir(filepath.Dir(s.Path))
+			if dfd < 0 {
+				return nil, func() {}, nil
+			}
+			if err := syscall.Lstat(s.Path, &st); err == syscall.ENOENT {
+				return nil, func() { syscall.Close(dfd) }, nil
+			}
+			syscall.Close(dfd)
+			continue // created while we waited: lock the file
+		}
+		if flock(fd) == nil {
+			if same, err := names(s.Path, &st); !same {
+				syscall.Close(fd)
+				if err != nil {
+					return nil, nil, fmt.Errorf("lock registry: %w", err)
+				}
+				continue // replaced while we waited: read the new one
+			}
+		}
+		data, err := s.readAll(fd, &st)
+		if err != nil {
+			syscall.Close(fd)
+			return nil, nil, err
+		}
+		return data, func() { syscall.Close(fd) }, nil
+	}
+}
+
+// lockDir flocks the directory dir and returns its descriptor; -1 if it
+// cannot (then there is no second lock, see readLocked).
+func lockDir(dir string) int {
+	fd, err := syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return -1
+	}
+	if flock(fd) != nil {
+		syscall.Close(fd)
+		return -1
+	}
+	return fd
+}
+
+// openRegistry opens the registry for reading and fills st; fd -1 when
+// there is no registry.
+func (s *Store) openRegistry(st *syscall.Stat_t) (int, error) {
+	fd, err := openNoFollow(s.Path, syscall.O_RDONLY, 0)
+	if err == syscall.ENOENT {
+		return -1, nil
+	}
+	if err == syscall.ELOOP {
+		return -1, &PermError{Path: s.Path, Reason: "is a symlink; refusing to follow it",
 			Hint: "point --registry at the real file"}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open registry: %w", err)
+		return -1, fmt.Errorf("open registry: %w", err)
 	}
-	f := os.NewFile(uintptr(fd), s.Path)
-	defer f.Close()
-	fi, err := f.Stat()
+	err = fstat(fd, st)
+	if err == nil {
+		err = checkStat(s.Path, st)
+	}
 	if err != nil {
-		return nil, err
+		syscall.Close(fd)
+		return -1, err
 	}
-	if err := checkFile(s.Path, fi); err != nil {
-		return nil, err
-	}
-	if fi.Size() > MaxSize {
+	return fd, nil
+}
+
+// readAll reads the registry's bytes from fd, whose fstat is st.
+func (s *Store) readAll(fd int, st *syscall.Stat_t) ([]byte, error) {
+	if st.Size > MaxSize {
 		return nil, &PermError{Path: s.Path,
-			Reason: fmt.Sprintf("is %d bytes, more than the %d this tool reads", fi.Size(), MaxSize),
+			Reason: fmt.Sprintf("is %d bytes, more than the %d this tool reads", st.Size, MaxSize),
 			Hint:   "move it aside; watchdog cleanup keeps registries small"}
 	}
-	data := make([]byte, 0, fi.Size()+512)
+	data := make([]byte, 0, st.Size+512)
 	for {
-		n, err := f.Read(data[len(data):cap(data)])
-		data = data[:len(data)+n]
-		if err == io.EOF {
-			break
+		n, err := syscall.Read(fd, data[len(data):cap(data)])
+		if err == syscall.EINTR {
+			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("read registry: %w", err)
 		}
+		if n <= 0 {
+			break
+		}
+		data = data[:len(data)+n]
 		if len(data) > MaxSize {
 			return nil, &PermError{Path: s.Path, Reason: "grew past the size this tool reads"}
 		}
