@@ -133,27 +133,16 @@ func (s *Store) appendHistory(lines []byte) error {
 			return fmt.Errorf("rotate history %s: %w", path, err)
 		}
 	}
-	fd, err := openNoFollow(path, syscall.O_RDWR|syscall.O_CREAT|syscall.O_APPEND, 0o600)
-	if err != nil {
-		if errors.Is(err, syscall.ELOOP) {
-			return &PermError{Path: path, Reason: "is a symlink; refusing to follow it", Hint: "remove the symlink"}
-		}
-		return fmt.Errorf("open history: %w", err)
-	}
-	f := os.NewFile(uintptr(fd), path)
-	defer f.Close()
-	fi, err := f.Stat()
-	if err == nil {
-		err = checkFile(path, fi)
-	}
+	f, size, err := openHistory(path, syscall.O_RDWR|syscall.O_CREAT|syscall.O_APPEND, 0o600)
 	if err != nil {
 		return err
 	}
-	if fi.Size() > 0 {
+	defer f.Close()
+	if size > 0 {
 		// A crash may have cut the last append short: start on a line of
 		// our own, or the first task would be glued to the torn one.
 		var last [1]byte
-		if _, err := f.ReadAt(last[:], fi.Size()-1); err == nil && last[0] != '\n' {
+		if _, err := f.ReadAt(last[:], size-1); err == nil && last[0] != '\n' {
 			lines = append([]byte{'\n'}, lines...)
 		}
 	}
@@ -172,17 +161,47 @@ func (s *Store) appendHistory(lines []byte) error {
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("append history %s: %w", path, err)
 	}
-	if fi.Size() == 0 {
+	if size == 0 {
 		// A new file: its name must be as durable as its content.
-		if d, err := os.Open(filepath.Dir(path)); err == nil {
-			err = d.Sync()
-			d.Close()
-			if err != nil {
-				return fmt.Errorf("append history %s: sync directory: %w", path, err)
-			}
+		if err := syncDir(filepath.Dir(path)); err != nil {
+			return fmt.Errorf("append history %s: sync directory: %w", path, err)
 		}
 	}
 	return nil
+}
+
+// syncDir fsyncs the directory dir. O_DIRECTORY: whatever else stands at
+// the name (a FIFO) is refused instead of waited on. A directory that
+// cannot be opened is not synced, as before.
+func syncDir(dir string) error {
+	fd, err := openRetry(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil
+	}
+	defer syscall.Close(fd)
+	return syscall.Fsync(fd)
+}
+
+// openHistory opens a history file (the current or the rotated one)
+// without following a symlink and refuses anything but a regular file of
+// ours; it returns the file and its size.
+func openHistory(path string, flags int, perm uint32) (*os.File, int64, error) {
+	var st syscall.Stat_t
+	fd, err := openFile(path, flags|syscall.O_NOFOLLOW, perm, &st)
+	var pe *PermError
+	switch {
+	case err == syscall.ELOOP:
+		return nil, 0, &PermError{Path: path, Reason: "is a symlink; refusing to follow it", Hint: "remove the symlink"}
+	case errors.As(err, &pe):
+		return nil, 0, err
+	case err != nil:
+		return nil, 0, fmt.Errorf("open history %s: %w", path, err)
+	}
+	if err := checkOwner(path, &st); err != nil {
+		syscall.Close(fd)
+		return nil, 0, err
+	}
+	return os.NewFile(uintptr(fd), path), st.Size, nil
 }
 
 // LoadWithHistory is Load plus every task in the history that the registry
@@ -218,23 +237,14 @@ func (s *Store) LoadWithHistory() (*Registry, error) {
 // readHistory adds the history file's tasks to r (read-only use) and
 // returns how many lines it skipped.
 func (r *Registry) readHistory(path string) (int, error) {
-	fd, err := openNoFollow(path, syscall.O_RDONLY, 0)
+	f, _, err := openHistory(path, syscall.O_RDONLY, 0)
 	if errors.Is(err, syscall.ENOENT) {
 		return 0, nil
 	}
-	if errors.Is(err, syscall.ELOOP) {
-		return 0, &PermError{Path: path, Reason: "is a symlink; refusing to follow it", Hint: "remove the symlink"}
-	}
 	if err != nil {
-		return 0, fmt.Errorf("open history: %w", err)
+		return 0, err
 	}
-	f := os.NewFile(uintptr(fd), path)
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil {
-		return 0, err
-	} else if err := checkFile(path, fi); err != nil {
-		return 0, err
-	}
 	if r.history == nil {
 		r.history = make(map[string]bool)
 	}
@@ -272,7 +282,7 @@ func (s *Store) FilterHistory(keep func(id string, t *Task) bool, dryRun bool) (
 	dropped := 0
 	path := HistoryPath(s.Path)
 	for _, p := range []string{path + ".1", path} {
-		data, err := readFileNoFollow(p)
+		data, err := readHistoryFile(p)
 		if err != nil {
 			return dropped, err
 		}
@@ -304,15 +314,16 @@ func (s *Store) FilterHistory(keep func(id string, t *Task) bool, dryRun bool) (
 	return dropped, nil
 }
 
-func readFileNoFollow(path string) ([]byte, error) {
-	fd, err := openNoFollow(path, syscall.O_RDONLY, 0)
+// readHistoryFile is the whole of a history file; nothing when it does
+// not exist.
+func readHistoryFile(path string) ([]byte, error) {
+	f, _, err := openHistory(path, syscall.O_RDONLY, 0)
 	if errors.Is(err, syscall.ENOENT) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, err
 	}
-	f := os.NewFile(uintptr(fd), path)
 	defer f.Close()
 	return io.ReadAll(f)
 }

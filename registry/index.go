@@ -3,8 +3,12 @@ package registry
 import (
 	"bufio"
 	"bytes"
+	"errors"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // IndexPath is the file listing every registry this user has used:
@@ -35,18 +39,23 @@ func Remember(path string) error {
 		return err
 	}
 	line := []byte(abs + "\n")
-	if b, err := os.ReadFile(idx); err == nil {
-		if bytes.HasPrefix(b, line) || bytes.Contains(b, append([]byte{'\n'}, line...)) {
-			return nil
-		}
+	b, err := readIndex(idx)
+	var pe *PermError
+	if errors.As(err, &pe) {
+		return err
+	}
+	if err == nil && (bytes.HasPrefix(b, line) || bytes.Contains(b, append([]byte{'\n'}, line...))) {
+		return nil
 	}
 	if err := os.MkdirAll(filepath.Dir(idx), 0o700); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(idx, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	var st syscall.Stat_t
+	fd, err := openFile(idx, syscall.O_WRONLY|syscall.O_APPEND|syscall.O_CREAT, 0o600, &st)
 	if err != nil {
-		return err
+		return indexError(idx, err)
 	}
+	f := os.NewFile(uintptr(fd), idx)
 	_, err = f.Write(line)
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -57,17 +66,16 @@ func Remember(path string) error {
 // Known returns the registries in the index that still exist, without
 // duplicates, in the order they were first used.
 func Known() ([]string, error) {
-	f, err := os.Open(IndexPath())
-	if os.IsNotExist(err) {
+	b, err := readIndex(IndexPath())
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	seen := map[string]bool{}
 	var out []string
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
 		p := sc.Text()
 		if p == "" || seen[p] {
@@ -79,4 +87,27 @@ func Known() ([]string, error) {
 		}
 	}
 	return out, sc.Err()
+}
+
+// readIndex reads the index. Like every file of the registry it is opened
+// without waiting (a FIFO there is refused, not waited on) and read only
+// if it is a regular file; unlike them a symlink is followed, as it
+// always was.
+func readIndex(idx string) ([]byte, error) {
+	var st syscall.Stat_t
+	fd, err := openFile(idx, syscall.O_RDONLY, 0, &st)
+	if err != nil {
+		return nil, indexError(idx, err)
+	}
+	f := os.NewFile(uintptr(fd), idx)
+	defer f.Close()
+	return io.ReadAll(f)
+}
+
+func indexError(idx string, err error) error {
+	var pe *PermError
+	if errors.As(err, &pe) {
+		return err
+	}
+	return &fs.PathError{Op: "open", Path: idx, Err: err}
 }

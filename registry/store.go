@@ -116,7 +116,7 @@ func checkFile(path string, fi fs.FileInfo) error {
 			Hint: "point --registry at the real file"}
 	}
 	if !fi.Mode().IsRegular() {
-		return &PermError{Path: path, Reason: "not a regular file"}
+		return notRegular(path, fi.Mode())
 	}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		return checkOwner(path, st)
@@ -124,12 +124,77 @@ func checkFile(path string, fi fs.FileInfo) error {
 	return nil
 }
 
-// checkStat is checkFile for an fstat of an open file.
-func checkStat(path string, st *syscall.Stat_t) error {
-	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
-		return &PermError{Path: path, Reason: "not a regular file"}
+// notRegular is the error for something at path that is not a regular
+// file: a FIFO, a socket, a device or a directory.
+func notRegular(path string, m fs.FileMode) *PermError {
+	what := ""
+	switch m.Type() {
+	case fs.ModeNamedPipe:
+		what = " (a named pipe)"
+	case fs.ModeSocket:
+		what = " (a socket)"
+	case fs.ModeDevice | fs.ModeCharDevice:
+		what = " (a character device)"
+	case fs.ModeDevice:
+		what = " (a block device)"
+	case fs.ModeDir:
+		what = " (a directory)"
 	}
-	return checkOwner(path, st)
+	return &PermError{Path: path, Reason: "not a regular file" + what,
+		Hint: "move it aside; the watchdog reads and writes only regular files there"}
+}
+
+// openFile opens path with flags plus O_NONBLOCK, O_NOCTTY and O_CLOEXEC,
+// fills st from its fstat, and refuses anything but a regular file before
+// a byte is read or written. O_NONBLOCK is what keeps a FIFO found at the
+// path from hanging the open (opening one for reading otherwise waits for
+// a writer, for writing waits for a reader); on a regular file it changes
+// nothing. O_NOCTTY keeps a terminal found there from becoming ours. Pass
+// O_NOFOLLOW for paths whose symlinks must not be followed; ELOOP is then
+// returned as it is, for the caller to explain.
+func openFile(path string, flags int, perm uint32, st *syscall.Stat_t) (int, error) {
+	fd, err := openRetry(path, flags|syscall.O_NONBLOCK|syscall.O_NOCTTY|syscall.O_CLOEXEC, perm)
+	switch err {
+	case nil:
+	case syscall.ENXIO, syscall.ENODEV, syscall.EISDIR:
+		// A FIFO without a reader opened for writing, a socket, a device
+		// without a driver, a directory opened for writing.
+		m := fs.FileMode(0)
+		if fi, err := os.Lstat(path); err == nil {
+			m = fi.Mode()
+		}
+		return -1, notRegular(path, m)
+	default:
+		return -1, err
+	}
+	if err := fstat(fd, st); err != nil {
+		syscall.Close(fd)
+		return -1, err
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		syscall.Close(fd)
+		return -1, notRegular(path, statType(st))
+	}
+	return fd, nil
+}
+
+// statType is the fs.FileMode type bits of st.
+func statType(st *syscall.Stat_t) fs.FileMode {
+	switch st.Mode & syscall.S_IFMT {
+	case syscall.S_IFIFO:
+		return fs.ModeNamedPipe
+	case syscall.S_IFSOCK:
+		return fs.ModeSocket
+	case syscall.S_IFCHR:
+		return fs.ModeDevice | fs.ModeCharDevice
+	case syscall.S_IFBLK:
+		return fs.ModeDevice
+	case syscall.S_IFDIR:
+		return fs.ModeDir
+	case syscall.S_IFLNK:
+		return fs.ModeSymlink
+	}
+	return 0
 }
 
 func checkOwner(path string, st *syscall.Stat_t) error {
@@ -212,18 +277,19 @@ func (s *Store) Update(fn func(*Registry) error) error {
 func (s *Store) lock() (func(), error) {
 	for {
 		var held syscall.Stat_t
-		fd, err := openNoFollow(s.LockPath, syscall.O_RDWR|syscall.O_CREAT, 0o600)
+		fd, err := openFile(s.LockPath, syscall.O_RDWR|syscall.O_CREAT|syscall.O_NOFOLLOW, 0o600, &held)
 		if err != nil {
-			if errors.Is(err, syscall.ELOOP) {
+			var pe *PermError
+			switch {
+			case err == syscall.ELOOP:
 				return nil, &PermError{Path: s.LockPath, Reason: "lock file is a symlink; refusing to follow it",
 					Hint: "remove the symlink"}
+			case errors.As(err, &pe):
+				return nil, err
 			}
 			return nil, fmt.Errorf("open registry lock: %w", err)
 		}
-		err = fstat(fd, &held)
-		if err == nil {
-			err = checkStat(s.LockPath, &held)
-		}
+		err = checkOwner(s.LockPath, &held)
 		if err == nil {
 			err = flock(fd)
 			if err != nil {
@@ -337,7 +403,7 @@ func (s *Store) readLocked() (data []byte, release func(), err error) {
 // lockDir flocks the directory dir and returns its descriptor; -1 if it
 // cannot (then there is no second lock, see readLocked).
 func lockDir(dir string) int {
-	fd, err := syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0)
+	fd, err := openRetry(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return -1
 	}
@@ -351,22 +417,20 @@ func lockDir(dir string) int {
 // openRegistry opens the registry for reading and fills st; fd -1 when
 // there is no registry.
 func (s *Store) openRegistry(st *syscall.Stat_t) (int, error) {
-	fd, err := openNoFollow(s.Path, syscall.O_RDONLY, 0)
-	if err == syscall.ENOENT {
+	fd, err := openFile(s.Path, syscall.O_RDONLY|syscall.O_NOFOLLOW, 0, st)
+	var pe *PermError
+	switch {
+	case err == syscall.ENOENT:
 		return -1, nil
-	}
-	if err == syscall.ELOOP {
+	case err == syscall.ELOOP:
 		return -1, &PermError{Path: s.Path, Reason: "is a symlink; refusing to follow it",
 			Hint: "point --registry at the real file"}
-	}
-	if err != nil {
+	case errors.As(err, &pe):
+		return -1, err
+	case err != nil:
 		return -1, fmt.Errorf("open registry: %w", err)
 	}
-	err = fstat(fd, st)
-	if err == nil {
-		err = checkStat(s.Path, st)
-	}
-	if err != nil {
+	if err := checkOwner(s.Path, st); err != nil {
 		syscall.Close(fd)
 		return -1, err
 	}
@@ -479,9 +543,16 @@ func faultWrite(data []byte) error {
 	return FaultWrite(data)
 }
 
+// openNoFollow opens path without following a symlink there. It is for
+// the temporary files, created with O_EXCL: every existing file is opened
+// with openFile.
 func openNoFollow(path string, flags int, perm uint32) (int, error) {
+	return openRetry(path, flags|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, perm)
+}
+
+func openRetry(path string, flags int, perm uint32) (int, error) {
 	for {
-		fd, err := syscall.Open(path, flags|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, perm)
+		fd, err := syscall.Open(path, flags, perm)
 		if err != syscall.EINTR {
 			return fd, err
 		}
