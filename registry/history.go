@@ -209,7 +209,8 @@ func openHistory(path string, flags int, perm uint32) (*os.File, int64, error) {
 // result is for reading only. A task id reused over time appears once, as
 // its latest run. Lines that do not parse are skipped and counted in the
 // warning; an unfinished last line (an append in progress, or one a crash
-// cut short) is skipped silently.
+// cut short) is skipped silently. Like Load it quarantines a registry that
+// does not parse; ReadWithHistory is the read-only one.
 //
 // No lock is needed: a move appends to the history before it rewrites the
 // registry, and the registry is read first, so a reader sees a moved task
@@ -219,6 +220,25 @@ func (s *Store) LoadWithHistory() (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.addHistory(r)
+}
+
+// ReadWithHistory is LoadWithHistory built on Read: it changes nothing on
+// disk, and a registry that does not parse is an error wrapping
+// ErrCorrupt. The history files are only read (a missing one is empty);
+// lines that do not parse are skipped with a warning, as in
+// LoadWithHistory.
+func (s *Store) ReadWithHistory() (*Registry, error) {
+	r, err := s.Read()
+	if err != nil {
+		return nil, err
+	}
+	return s.addHistory(r)
+}
+
+// addHistory adds the tasks of the history files (the rotated one first)
+// that r does not hold.
+func (s *Store) addHistory(r *Registry) (*Registry, error) {
 	path := HistoryPath(s.Path)
 	bad := 0
 	for _, p := range []string{path + ".1", path} {
@@ -228,8 +248,8 @@ func (s *Store) LoadWithHistory() (*Registry, error) {
 		}
 		bad += n
 	}
-	if bad > 0 && s.Warn != nil {
-		s.Warn(fmt.Sprintf("history %s: skipped %d line(s) that do not parse", path, bad))
+	if bad > 0 {
+		s.warn(fmt.Sprintf("history %s: skipped %d line(s) that do not parse", path, bad))
 	}
 	return r, nil
 }

@@ -15,7 +15,7 @@ type Registry struct {
 	entries map[string]*entry
 	extra   map[string]json.RawMessage // top-level members other than "tasks"
 	changed bool
-	history map[string]bool // ids read from the history (LoadWithHistory)
+	history map[string]bool // ids read from the history (LoadWithHistory, ReadWithHistory)
 }
 
 type entry struct {

@@ -30,7 +30,10 @@ type Store struct {
 	Path string
 	// LockPath is the sidecar flock file.
 	LockPath string
-	// Warn receives warnings (a quarantined corrupt file). Nil discards them.
+	// Warn receives warnings: a corrupt registry moved aside, history
+	// lines skipped, old tasks that could not be archived. When it is nil
+	// they are printed to os.Stderr as "watchdog: warning: <msg>", never
+	// dropped: a quarantine must not go unreported.
 	Warn func(msg string)
 	// Archive moves old finished tasks to the history file on every Update
 	// that changes something (see KeepFinished).
@@ -206,9 +209,29 @@ func checkOwner(path string, st *syscall.Stat_t) error {
 	return nil
 }
 
-// Load reads the registry without locking: renames make every state a
-// reader can see a complete one. A file that does not parse is quarantined
-// (under the lock) and an empty registry returned.
+// Read reads the registry without locking (renames make every state a
+// reader can see a complete one) and without changing anything on disk: it
+// creates, writes and renames nothing, so it is the read for commands that
+// only look (a census, a dry run) and works on a Store from OpenForReading
+// whose directory does not exist (an empty registry). A file that does not
+// parse is an error wrapping ErrCorrupt that names the file; it is left as
+// it is.
+func (s *Store) Read() (*Registry, error) {
+	data, err := s.read()
+	if err != nil {
+		return nil, err
+	}
+	r, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("registry %s: %w", s.Path, err)
+	}
+	return r, nil
+}
+
+// Load is Read for commands that write the registry anyway: a file that
+// does not parse is quarantined (moved aside under the lock, byte for
+// byte, to PATH.corrupt-<time>, with a warning through Warn) and an empty
+// registry returned. A command that only reads uses Read.
 func (s *Store) Load() (*Registry, error) {
 	data, err := s.read()
 	if err != nil {
@@ -248,9 +271,9 @@ func (s *Store) Update(fn func(*Registry) error) error {
 		return err
 	}
 	if s.Archive && r.changed {
-		if err := s.archiveOld(r); err != nil && s.Warn != nil {
+		if err := s.archiveOld(r); err != nil {
 			// The tasks stay in the registry; the next update tries again.
-			s.Warn(fmt.Sprintf("could not move old finished tasks to the history: %v", err))
+			s.warn(fmt.Sprintf("could not move old finished tasks to the history: %v", err))
 		}
 	}
 	if !r.changed {
@@ -473,10 +496,17 @@ func (s *Store) quarantine(cause error) error {
 	if err := os.Rename(s.Path, aside); err != nil {
 		return fmt.Errorf("registry %s does not parse (%v) and could not be moved aside: %w", s.Path, cause, err)
 	}
-	if s.Warn != nil {
-		s.Warn(fmt.Sprintf("registry %s does not parse (%v); moved it to %s and started an empty one", s.Path, cause, aside))
-	}
+	s.warn(fmt.Sprintf("registry %s does not parse (%v); moved it to %s and started an empty one", s.Path, cause, aside))
 	return nil
+}
+
+// warn reports msg to Warn, or to standard error when Warn is nil.
+func (s *Store) warn(msg string) {
+	if s.Warn != nil {
+		s.Warn(msg)
+		return
+	}
+	fmt.Fprintf(os.Stderr, "watchdog: warning: %s\n", msg)
 }
 
 // write replaces the registry atomically.
