@@ -33,13 +33,7 @@ var positionalCommands = map[string]bool{"check": true, "status": true, "kill": 
 // argument, so the options after it are moved in front of it. A "--" ends
 // the options as usual.
 func reorderArgs(args []string, cmds []*cli.Command) []string {
-	i := 1
-	for i < len(args) && strings.HasPrefix(args[i], "-") {
-		if args[i] == "--registry" && i+1 < len(args) {
-			i++
-		}
-		i++
-	}
+	i := commandIndex(args)
 	if i >= len(args) || !positionalCommands[args[i]] {
 		return args
 	}
@@ -72,6 +66,25 @@ func reorderArgs(args []string, cmds []*cli.Command) []string {
 		out = append(out, pos...)
 	}
 	return out
+}
+
+// commandIndex is where the command name stands in args, after the global
+// options. It is the one scanner of global options outside the parser, so
+// it knows every form the parser accepts: --registry PATH, -registry PATH,
+// --registry=PATH.
+func commandIndex(args []string) int {
+	for i := 1; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "--registry" || a == "-registry":
+			i++
+		case a == "--":
+			return i + 1
+		case strings.HasPrefix(a, "-") && a != "-":
+		default:
+			return i
+		}
+	}
+	return len(args)
 }
 
 func findCommand(cmds []*cli.Command, name string) *cli.Command {

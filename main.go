@@ -68,16 +68,10 @@ func run(args []string, stderr io.Writer) (int, syscall.Signal) {
 	return supervise.ExitInternal, 0
 }
 
-// subcommand is the command name in args, after the global --registry.
+// subcommand is the command name in args, after the global options.
 func subcommand(args []string) string {
-	for i := 1; i < len(args); i++ {
-		switch a := args[i]; {
-		case a == "--registry" || a == "-registry":
-			i++
-		case strings.HasPrefix(a, "-"):
-		default:
-			return a
-		}
+	if i := commandIndex(args); i < len(args) {
+		return args[i]
 	}
 	return ""
 }
