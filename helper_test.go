@@ -37,6 +37,7 @@ func childMain() {
 	signals := fs.Int("signals", 0, "with -trap: exit with -exit after this many trapped signals")
 	spawnAlloc := fs.Int("spawn-alloc-mb", 0, "descendants hold this many MiB")
 	spawnIgnore := fs.String("spawn-ignore", "", "descendants ignore these comma-separated signals")
+	until := fs.String("until", "", "exit with -exit once this file exists")
 	fs.Parse(os.Args[1:])
 	// Hanging is this helper's job: a ticker keeps the runtime from calling
 	// a program that only waits for signals deadlocked.
@@ -105,6 +106,10 @@ func childMain() {
 	}
 	if *ready != "" {
 		os.WriteFile(*ready, []byte("ready\n"), 0o644)
+	}
+	if *until != "" {
+		waitFile(*until)
+		os.Exit(*exit)
 	}
 	if *killSelf != "" {
 		sig, _ := supervise.ParseSignal(*killSelf)

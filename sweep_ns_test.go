@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +24,40 @@ func requireUnshare(t *testing.T) {
 		t.Fatalf("CI must run this test: unshare -fp --mount-proc: %v", err)
 	}
 	t.Skipf("no private PID namespace here (%v); run as root", err)
+}
+
+// envInPIDNS marks a test binary running inside the private PID namespace
+// that runInPrivatePIDNamespace made.
+const envInPIDNS = "WATCHDOG_TEST_IN_PIDNS"
+
+// runInPrivatePIDNamespace runs the calling test again, alone, in a
+// private PID namespace (with its own /proc), and reports whether it did:
+// the caller then returns. A sweep ends every orphaned tagged process it
+// can see, so a test that sweeps must not see the machine's: inside, a
+// wrong kill can only hit the test's own processes, and whatever the test
+// leaves dies with the namespace. Its pid 1 is a shell that reaps orphans.
+func runInPrivatePIDNamespace(t *testing.T) bool {
+	t.Helper()
+	if os.Getenv(envInPIDNS) != "" {
+		return false
+	}
+	requireUnshare(t)
+	args := []string{"-fp", "--mount-proc", "sh", "-c", `"$0" "$@"; exit $?`, os.Args[0],
+		"-test.run", "^" + t.Name() + "$", "-test.count", "1", "-test.timeout", "10m"}
+	if f := flag.Lookup("test.v"); f != nil && f.Value.String() == "true" {
+		args = append(args, "-test.v")
+	}
+	cmd := exec.Command("unshare", args...)
+	cmd.Env = append(os.Environ(), envInPIDNS+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("in a private PID namespace: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "\nPASS") && !strings.HasPrefix(string(out), "PASS") {
+		t.Fatalf("in a private PID namespace: no PASS (did the test run?)\n%s", out)
+	}
+	t.Logf("ran in a private PID namespace:\n%s", out)
+	return true
 }
 
 // Registry entries with absurd pids and groups (0, 1, -1, 2^31, a reused
