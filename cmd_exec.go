@@ -181,6 +181,9 @@ func superviseTask(store *registry.Store, o *execOptions, runID string, m runMod
 	if o.verbose {
 		verbose = m.stderr
 	}
+	// The drop-in keeps leftovers as GNU timeout does. Kept processes are
+	// marked as such in their tag and in the record, so no sweep ends them.
+	keep := o.keepDescendants || m.coreutils
 	recorded := false
 	var written recordedTask // the start record as written
 	var sup *supervise.Supervisor
@@ -188,13 +191,13 @@ func superviseTask(store *registry.Store, o *execOptions, runID string, m runMod
 		Spec: launch.Spec{
 			Path: path,
 			Argv: o.argv,
-			Env:  launch.Env(os.Environ(), o.id, runID, supervise.SelfTag()),
+			Env:  launch.Env(os.Environ(), o.id, runID, supervise.SelfTag(keep)),
 		},
 		Timeout:         o.timeout,
 		KillAfter:       o.killAfter,
 		Signal:          o.signal,
 		Foreground:      o.foreground,
-		KeepDescendants: o.keepDescendants || m.coreutils,
+		KeepDescendants: keep,
 		PreserveStatus:  o.preserve,
 		Verbose:         verbose,
 		ProgName:        m.prog,
@@ -232,7 +235,7 @@ func superviseTask(store *registry.Store, o *execOptions, runID string, m runMod
 			if err := refuseRunning(r, o.id); err != nil {
 				return err
 			}
-			task := newTask(o, runID, now)
+			task := newTask(o, runID, now, keep)
 			start()
 			if started {
 				recordStart(task, o.id, sup.Started(), tag)
@@ -316,7 +319,12 @@ func refuseRunning(r *registry.Registry, id string) error {
 	if err != nil || t == nil || t.Status != registry.StatusRunning {
 		return nil // an undecodable entry is replaced; its bytes were never a task we could run
 	}
-	if !supervise.SupervisorAlive(t) && !supervise.CommandAlive(t) {
+	switch {
+	case supervise.SupervisorLiveness(t) == supervise.Elsewhere:
+		return &exitError{code: supervise.ExitInternal,
+			msg:  fmt.Sprintf("task %q is recorded as running on another host or in another PID namespace (a container)", id),
+			hint: "choose another --id; only a watchdog where it runs can tell whether it still does"}
+	case !supervise.SupervisorAlive(t) && !supervise.CommandAlive(t):
 		return nil // a stale record: nothing of it runs any more
 	}
 	return &exitError{code: supervise.ExitInternal,
@@ -324,10 +332,9 @@ func refuseRunning(r *registry.Registry, id string) error {
 		hint: fmt.Sprintf("choose another --id, or stop it first: watchdog kill %s", id)}
 }
 
-func newTask(o *execOptions, runID string, now time.Time) *registry.Task {
-	host, _ := os.Hostname()
+func newTask(o *execOptions, runID string, now time.Time, keep bool) *registry.Task {
 	cwd, _ := os.Getwd()
-	self, ticks := supervise.Self()
+	sup := supervise.SelfID(keep)
 	t := &registry.Task{
 		Mode:              registry.ModeNative,
 		Command:           launch.DisplayCommand(o.argv),
@@ -338,8 +345,9 @@ func newTask(o *execOptions, runID string, now time.Time) *registry.Task {
 		Argv:              o.argv,
 		Cwd:               cwd,
 		Labels:            o.labels,
-		Supervisor: &registry.Proc{PID: self, StartTicks: ticks, Host: host, BootID: supervise.BootID(),
-			StartTime: registry.FormatTime(supervise.StartWallTime(ticks))},
+		Supervisor: &registry.Proc{PID: sup.PID, StartTicks: sup.Ticks, Host: sup.Host, BootID: sup.BootID, PIDNS: sup.PIDNS,
+			StartTime: registry.FormatTime(supervise.StartWallTime(sup.Ticks))},
+		KeepDescendants: keep,
 	}
 	if o.timeout > 0 && o.timeout < supervise.MaxDuration {
 		t.TimeoutSeconds = o.timeout.Seconds()
@@ -440,5 +448,11 @@ func supervisorPID(t *registry.Task) int {
 }
 
 // faultHook is nil in the watchdog; tests set it to stop the supervisor at
-// chosen points of its life.
+// chosen points of its life, or to act at chosen points of a sweep.
 var faultHook func(point string)
+
+func fault(point string) {
+	if faultHook != nil {
+		faultHook(point)
+	}
+}

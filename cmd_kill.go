@@ -77,6 +77,11 @@ func killAction(c *cli.Context) error {
 		if t.Status != registry.StatusRunning {
 			return notRunning(id, t)
 		}
+		if t.Mode != registry.ModeDocker && supervise.RecordedElsewhere(t) {
+			return &exitError{code: supervise.ExitInternal,
+				msg:  fmt.Sprintf("task %q runs on another host or in another PID namespace (a container): its pids mean other processes here", id),
+				hint: "run watchdog kill where it runs (docker exec, nsenter)"}
+		}
 		t.Status, t.Reason = registry.StatusCancelled, registry.ReasonKilled
 		t.CompletedAt = registry.FormatTime(time.Now())
 		r.Put(id, t)

@@ -60,6 +60,9 @@ type Task struct {
 	Labels         map[string]string `json:"labels,omitempty"`
 	Supervisor     *Proc             `json:"supervisor,omitempty"`
 	Error          string            `json:"error,omitempty"`
+	// KeepDescendants: what the command leaves behind is kept on purpose
+	// (--keep-descendants, the timeout drop-in); no sweep ends it.
+	KeepDescendants bool `json:"keep_descendants,omitempty"`
 
 	extra map[string]json.RawMessage
 }
@@ -96,6 +99,9 @@ type Proc struct {
 	StartTime  string `json:"start_time,omitempty"` // RFC 3339, informative
 	BootID     string `json:"boot_id,omitempty"`
 	Host       string `json:"host,omitempty"`
+	// PIDNS is the inode of the process's PID namespace: its pid means
+	// that process only inside that namespace.
+	PIDNS uint64 `json:"pid_ns,omitempty"`
 }
 
 // Started parses StartedAt; the zero time if it is missing or malformed.

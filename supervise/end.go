@@ -3,8 +3,6 @@ package supervise
 import (
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -16,23 +14,6 @@ var Self = sync.OnceValues(func() (int, uint64) {
 	ticks, _ := StartTicks(pid)
 	return pid, ticks
 })
-
-// SelfTag renders Self as the WATCHDOG_SUPERVISOR value "PID.TICKS".
-func SelfTag() string {
-	pid, ticks := Self()
-	return strconv.Itoa(pid) + "." + strconv.FormatUint(ticks, 10)
-}
-
-// ParseSupervisorTag reads a "PID.TICKS" value.
-func ParseSupervisorTag(s string) (pid int, ticks uint64, ok bool) {
-	p, t, found := strings.Cut(s, ".")
-	if !found {
-		return 0, 0, false
-	}
-	pid, err1 := strconv.Atoi(p)
-	ticks, err2 := strconv.ParseUint(t, 10, 64)
-	return pid, ticks, err1 == nil && err2 == nil && pid > 0
-}
 
 // EndReport says what ending a tree did.
 type EndReport struct {
@@ -108,14 +89,19 @@ func EndTree(t *Tree, sig syscall.Signal, grace time.Duration) (EndReport, error
 
 // Tagged is a group of processes carrying one run's tag.
 type Tagged struct {
-	RunID      string
-	TaskID     string
-	Supervisor string // "PID.TICKS" from WATCHDOG_SUPERVISOR
+	RunID  string
+	TaskID string
+	// Supervisor is read from WATCHDOG_SUPERVISOR. A tag of an earlier
+	// version names no PID namespace: the processes' own is taken, the
+	// one their supervisor passed on to them.
+	Supervisor SupervisorID
 	Procs      []ProcStat
 }
 
-// TaggedProcesses finds every live process (of this user, or every user's
-// for root) that carries a watchdog run tag, grouped by run id.
+// TaggedProcesses finds every live process of this user that carries a
+// watchdog run tag and a readable supervisor tag, grouped by run id. Only
+// this user's, for root too: another user's processes are for their own
+// sweep, which can read their registries.
 func TaggedProcesses(runEnv, taskEnv, supEnv string) (map[string]*Tagged, error) {
 	all, err := Snapshot()
 	if err != nil {
@@ -125,10 +111,7 @@ func TaggedProcesses(runEnv, taskEnv, supEnv string) (map[string]*Tagged, error)
 	euid := os.Geteuid()
 	out := make(map[string]*Tagged)
 	for _, p := range all {
-		if p.PID <= 1 || p.PID == guard.self || guard.ancestors[p.PID] || p.Zombie() {
-			continue
-		}
-		if euid != 0 && p.UID != euid {
+		if p.PID <= 1 || p.PID == guard.self || guard.ancestors[p.PID] || p.Zombie() || p.UID != euid {
 			continue
 		}
 		env := EnvValues(p.PID, runEnv, taskEnv, supEnv)
@@ -136,9 +119,18 @@ func TaggedProcesses(runEnv, taskEnv, supEnv string) (map[string]*Tagged, error)
 		if run == "" {
 			continue
 		}
+		sup, ok := ParseSupervisorTag(env[supEnv])
+		if !ok {
+			continue // no supervisor to judge: never ours to end
+		}
+		if sup.PIDNS == 0 {
+			if sup.PIDNS, err = ProcPIDNamespace(p.PID); err != nil {
+				continue
+			}
+		}
 		g := out[run]
 		if g == nil {
-			g = &Tagged{RunID: run, TaskID: env[taskEnv], Supervisor: env[supEnv]}
+			g = &Tagged{RunID: run, TaskID: env[taskEnv], Supervisor: sup}
 			out[run] = g
 		}
 		g.Procs = append(g.Procs, p)

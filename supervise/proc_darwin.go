@@ -128,3 +128,9 @@ const treeSupported = false
 func EnvValues(pid int, names ...string) map[string]string { return nil }
 
 const clockTicks = 100 // CPUTicks are not read on macOS
+
+// PIDNamespace is 0 on macOS: there are no PID namespaces.
+func PIDNamespace() uint64 { return 0 }
+
+// ProcPIDNamespace is 0 on macOS: there are no PID namespaces.
+func ProcPIDNamespace(pid int) (uint64, error) { return 0, nil }

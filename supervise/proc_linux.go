@@ -290,3 +290,25 @@ func EnvValues(pid int, names ...string) map[string]string {
 	}
 	return out
 }
+
+// PIDNamespace is the inode of this process's PID namespace: two
+// processes with the same pid number are the same process only if this
+// is equal too.
+var PIDNamespace = sync.OnceValue(func() uint64 {
+	ns, _ := ProcPIDNamespace(0)
+	return ns
+})
+
+// ProcPIDNamespace returns the inode of a process's PID namespace (0: this
+// process). It needs the right to inspect the process (same user, or root).
+func ProcPIDNamespace(pid int) (uint64, error) {
+	path := "/proc/self/ns/pid"
+	if pid != 0 {
+		path = "/proc/" + strconv.Itoa(pid) + "/ns/pid"
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return 0, err
+	}
+	return st.Ino, nil
+}

@@ -20,16 +20,34 @@ func sameBoot(recorded string) bool {
 	return recorded == "" || BootID() == "" || recorded == BootID()
 }
 
-// SupervisorAlive reports whether the task's recorded supervisor is still
-// the same live process on this host. Entries without a supervisor (the
-// earlier tool's) have none alive.
-func SupervisorAlive(t *registry.Task) bool {
+// SupervisorOf is the task's recorded supervisor; false for entries
+// without one (the earlier tool's).
+func SupervisorOf(t *registry.Task) (SupervisorID, bool) {
 	s := t.Supervisor
-	if s == nil || s.PID <= 1 || s.StartTicks == 0 || !sameBoot(s.BootID) || !sameHost(s.Host) {
-		return false
+	if s == nil {
+		return SupervisorID{}, false
 	}
-	return SameProcess(s.PID, s.StartTicks)
+	return SupervisorID{PID: s.PID, Ticks: s.StartTicks, PIDNS: s.PIDNS, Host: s.Host, BootID: s.BootID,
+		Keep: t.KeepDescendants}, true
 }
+
+// SupervisorLiveness judges the task's recorded supervisor from here.
+// Entries without a supervisor have none alive.
+func SupervisorLiveness(t *registry.Task) Liveness {
+	s, ok := SupervisorOf(t)
+	if !ok {
+		return Gone
+	}
+	return s.Liveness()
+}
+
+// SupervisorAlive reports whether the task's recorded supervisor is still
+// the same live process, seen from here.
+func SupervisorAlive(t *registry.Task) bool { return SupervisorLiveness(t) == Alive }
+
+// RecordedElsewhere reports whether the task's pids mean nothing here: it was
+// recorded on another host or in another PID namespace.
+func RecordedElsewhere(t *registry.Task) bool { return SupervisorLiveness(t) == Elsewhere }
 
 func sameHost(h string) bool {
 	if h == "" {
@@ -54,7 +72,7 @@ func commandIdentity(t *registry.Task) (ProcStat, bool) {
 	if n == nil || n.PID <= 1 || !sameBoot(n.BootID) {
 		return ProcStat{}, false
 	}
-	if t.Supervisor != nil && !sameHost(t.Supervisor.Host) {
+	if RecordedElsewhere(t) {
 		return ProcStat{}, false
 	}
 	p, err := ReadProc(n.PID)
@@ -92,19 +110,29 @@ func lstartMatches(lstart string, ticks uint64) bool {
 // same process, its group while that leader is confirmed, and every process
 // carrying the run's tag. The earlier tool's TASK_ID tag is not unique to a
 // run, so it is never used to find processes.
+//
+// A run that keeps what its command leaves behind has only the command
+// and the processes still below it: whatever left the command (reparented
+// away, in its group or not) was left behind, and is kept.
 func TaskTree(t *registry.Task) *Tree {
 	tr := &Tree{}
 	n := t.Native
 	if n == nil {
 		return tr
 	}
-	if p, ok := commandIdentity(t); ok {
+	p, ok := commandIdentity(t)
+	if ok {
 		tr.Leader, tr.LeaderTicks = n.PID, p.StartTicks
-		tr.PGID = n.PGID
-		tr.GroupTrusted = n.PGID == n.PID // a live leader keeps its group id from being reused
 		tr.NotBefore = p.StartTicks
 	}
-	if n.RunTag != "" && sameBoot(n.BootID) {
+	if t.KeepDescendants {
+		return tr
+	}
+	if ok {
+		tr.PGID = n.PGID
+		tr.GroupTrusted = n.PGID == n.PID // a live leader keeps its group id from being reused
+	}
+	if n.RunTag != "" && sameBoot(n.BootID) && !RecordedElsewhere(t) {
 		tr.Tag = n.RunTag
 	}
 	return tr
@@ -119,10 +147,4 @@ func Overdue(t *registry.Task, now time.Time, slack time.Duration) bool {
 	}
 	grace := time.Duration(t.KillAfter * float64(time.Second))
 	return now.After(d.Add(grace + slack))
-}
-
-// SameHost reports whether the task was recorded on this host (or does not
-// say).
-func SameHost(t *registry.Task) bool {
-	return t.Supervisor == nil || sameHost(t.Supervisor.Host)
 }

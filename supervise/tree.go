@@ -19,7 +19,9 @@ type Tree struct {
 	// caller holds the leader unreaped, or confirmed the leader's identity.
 	GroupTrusted bool
 	Tag          string // NAME=VALUE every process of the task inherits
-	NotBefore    uint64 // start ticks of the earliest possible member
+	// OwnOnly limits the tag to this user's processes, for root too.
+	OwnOnly   bool
+	NotBefore uint64 // start ticks of the earliest possible member
 
 	// tagged remembers, per pid and start time, whether a process carries
 	// Tag: environments are read once, not on every poll of an escalation.
@@ -94,7 +96,7 @@ func (t *Tree) match(all []ProcStat) map[int]bool {
 			addTree(p.PID)
 			continue
 		}
-		if t.Tag != "" && (euid == 0 || p.UID == euid) && !p.Zombie() && t.hasTag(p) {
+		if t.Tag != "" && (p.UID == euid || euid == 0 && !t.OwnOnly) && !p.Zombie() && t.hasTag(p) {
 			addTree(p.PID)
 		}
 	}

@@ -238,7 +238,7 @@ func runAction(c *cli.Context) error {
 	}
 	o.Labels[container.LabelTaskID] = id
 	o.Labels[container.LabelRunID] = runID
-	o.Labels[container.LabelSupervisor] = supervise.SelfTag()
+	o.Labels[container.LabelSupervisor] = supervise.SelfTag(false)
 	o.Labels[container.LabelHost] = host
 	o.Labels[container.LabelBootID] = supervise.BootID()
 	o.Labels[container.LabelRegistry] = absReg
@@ -261,7 +261,7 @@ func runAction(c *cli.Context) error {
 		Mode: registry.ModeDocker, Command: launch.DisplayCommand(append([]string{o.Image}, o.Cmd...)), Status: registry.StatusRunning,
 		StartedAt: registry.FormatTime(now), ConstitutionRules: []string{}, RunID: runID, Argv: append([]string{o.Image}, o.Cmd...),
 		Labels: userLabels, Docker: &registry.Docker{ContainerName: o.Name, ResourceLimits: limits, Image: o.Image},
-		Supervisor: &registry.Proc{PID: self, StartTicks: ticks, Host: host, BootID: supervise.BootID(),
+		Supervisor: &registry.Proc{PID: self, StartTicks: ticks, Host: host, BootID: supervise.BootID(), PIDNS: supervise.PIDNamespace(),
 			StartTime: registry.FormatTime(supervise.StartWallTime(ticks))},
 	}
 	if len(userLabels) == 0 {

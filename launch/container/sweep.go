@@ -3,7 +3,6 @@ package container
 import (
 	"context"
 	"fmt"
-	"os"
 	"strconv"
 	"time"
 
@@ -67,23 +66,21 @@ func trimSlash(s string) string {
 }
 
 // SupervisorState says whether a container's supervisor is known alive,
-// known gone, or cannot be judged from here (another host or boot).
+// known gone, or cannot be judged from here (another host, or another PID
+// namespace: a supervisor inside a container on this very host).
 func (f Found) SupervisorState() string {
-	me, _ := os.Hostname()
-	if f.Host != "" && f.Host != me {
-		return "elsewhere"
-	}
-	if f.BootID != "" && supervise.BootID() != "" && f.BootID != supervise.BootID() {
-		return "gone" // recorded before this boot: that supervisor is gone
-	}
-	pid, ticks, ok := supervise.ParseSupervisorTag(f.Supervisor)
+	sup, ok := supervise.ParseSupervisorTag(f.Supervisor)
 	if !ok {
 		return "elsewhere"
 	}
-	if supervise.SameProcess(pid, ticks) {
+	sup.Host, sup.BootID = f.Host, f.BootID
+	switch sup.Liveness() {
+	case supervise.Alive:
 		return "alive"
+	case supervise.Gone:
+		return "gone"
 	}
-	return "gone"
+	return "elsewhere"
 }
 
 // Event is one thing the container sweep did or would do.
