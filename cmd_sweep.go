@@ -98,10 +98,14 @@ type sweepEvent struct {
 	Stuck     []int    `json:"stuck,omitempty"`
 	Zombies   []string `json:"zombies,omitempty"`
 	DryRun    bool     `json:"dry_run,omitempty"`
-	Error     string   `json:"error,omitempty"`
+	// Scope says how the processes were found, so nobody reads "ended"
+	// as "ended everything": see the README on what a run tag cannot see.
+	Scope string `json:"scope,omitempty"`
+	Error string `json:"error,omitempty"`
 
-	task *registry.Task
-	tree *supervise.Tree
+	task     *registry.Task
+	tree     *supervise.Tree
+	recorded bool // the locked update wrote Status and Reason
 }
 
 type sweepReport struct {
@@ -171,38 +175,18 @@ func sweepOnce(current string, o sweepOptions) sweepReport {
 	}
 	rep.Registries = paths
 
-	// Every run id any known registry holds: processes of those runs are
-	// the registries' business, not the untracked scan's.
-	runs := map[string]bool{}
-	runsComplete := indexErr == nil
-	loaded := map[string]*registry.Registry{}
-	for _, p := range append(append([]string{}, paths...), known...) {
-		if _, ok := loaded[p]; ok {
-			continue
-		}
-		r, err := loadQuiet(p)
-		if err != nil {
-			runsComplete = false
-			continue
-		}
-		loaded[p] = r
-		for _, id := range r.IDs() {
-			if _, run, ok := r.Peek(id); ok && run != "" {
-				runs[run] = true
-			}
-		}
-	}
-
-	containers := sweepContainers(o, &rep, needDocker(loaded))
+	c := takeCensus(append(append([]string{}, paths...), known...))
+	c.complete = c.complete && indexErr == nil
+	containers := sweepContainers(o, &rep, c.needDocker)
 	for _, p := range paths {
-		evs, err := sweepRegistry(p, loaded[p], o, containers)
+		evs, err := sweepRegistry(p, o, containers, &rep)
 		if err != nil {
 			rep.Errors = append(rep.Errors, err.Error())
 		}
 		rep.Actions = append(rep.Actions, evs...)
 	}
-	if runsComplete {
-		rep.Actions = append(rep.Actions, sweepUntracked(runs, o, &rep)...)
+	if c.complete {
+		rep.Actions = append(rep.Actions, sweepUntracked(c, o, &rep)...)
 	}
 	for _, ev := range rep.Actions {
 		if ev.Error != "" {
@@ -218,33 +202,133 @@ func samePath(a, b string) bool {
 	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
 }
 
-func loadQuiet(path string) (*registry.Registry, error) {
-	s, err := registry.Open(path)
+// census is what every registry this user has used knows, read without
+// writing anything: a corrupt registry is left as it is (and makes the
+// census incomplete), whatever the sweep was asked to do.
+type census struct {
+	paths      []string
+	runs       map[string]bool // run ids in a registry or its history
+	complete   bool            // every registry could be read
+	needDocker bool            // some registry holds a running docker task
+}
+
+func takeCensus(paths []string) *census {
+	c := &census{runs: map[string]bool{}, complete: true}
+	seen := map[string]bool{}
+	for _, p := range paths {
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		c.paths = append(c.paths, p)
+		r, err := readRegistry(p)
+		if err != nil {
+			c.complete = false
+			continue
+		}
+		for _, id := range r.IDs() {
+			st, run, ok := r.Peek(id)
+			if ok && run != "" {
+				c.runs[run] = true
+			}
+			if ok && st == registry.StatusRunning && !c.needDocker {
+				t, err := r.Get(id)
+				c.needDocker = err == nil && t != nil && t.Mode == registry.ModeDocker
+			}
+		}
+	}
+	c.needDocker = c.needDocker || os.Getenv("DOCKER_HOST") != ""
+	return c
+}
+
+// knowsNow reads the registries again and reports whether any of them
+// records the run now. Called once a run's supervisor is seen dead, it is
+// the final word: a dead supervisor writes nothing more.
+func (c *census) knowsNow(run string) bool {
+	for _, p := range c.paths {
+		r, err := readRegistry(p)
+		if err != nil {
+			return true // cannot tell: the run may be there
+		}
+		for _, id := range r.IDs() {
+			if _, got, ok := r.Peek(id); ok && got == run {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// readRegistry reads a registry and its history without writing anything.
+func readRegistry(path string) (*registry.Registry, error) {
+	s, err := registry.OpenForReading(path)
 	if err != nil {
 		return nil, err
 	}
-	return s.Load()
+	return s.ReadWithHistory()
 }
 
 // sweepRegistry plans and carries out the sweep of one registry: decisions
-// from a lock-free read, tree kills outside the lock, then one locked update
-// that records only what is still as it was seen.
-func sweepRegistry(path string, r *registry.Registry, o sweepOptions, containers *containerSweep) ([]sweepEvent, error) {
-	store, err := registry.Open(path)
+// from a fresh read, each re-checked against the registry just before its
+// tree is signalled, tree kills outside the lock, then one locked update
+// that records only what is still as it was seen. Only what that update
+// recorded is reported as recorded.
+func sweepRegistry(path string, o sweepOptions, containers *containerSweep, rep *sweepReport) ([]sweepEvent, error) {
+	store, err := registry.OpenForReading(path)
 	if err != nil {
 		return nil, err
 	}
-	if r == nil {
-		if r, err = store.Load(); err != nil {
-			return nil, err
-		}
+	store.Warn = func(msg string) { rep.Warnings = append(rep.Warnings, msg) }
+	store.Archive = true
+	var r *registry.Registry
+	if o.dryRun {
+		r, err = store.Read()
+	} else {
+		r, err = store.Load() // a registry that does not parse is moved aside, and that is reported
+	}
+	if err != nil {
+		return nil, err
 	}
 	if !o.dryRun {
 		for _, name := range store.RemoveStaleTemps(processAlive) {
-			fmt.Fprintf(os.Stderr, "watchdog: sweep: removed %s, left by a writer that died mid-write\n", name)
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("removed %s, left by a writer that died mid-write", name))
 		}
 	}
-	now := time.Now()
+	evs := planRegistry(path, r, time.Now(), containers)
+	if len(evs) == 0 || o.dryRun {
+		for i := range evs {
+			evs[i].DryRun = o.dryRun
+		}
+		return evs, nil
+	}
+	for i := range evs {
+		ev := &evs[i]
+		if ev.tree != nil && stillPlanned(store, ev) {
+			endEvent(ev, o.grace)
+		}
+	}
+	fault("sweep-before-record")
+	err = store.Update(func(r *registry.Registry) error {
+		at := registry.FormatTime(time.Now())
+		for i := range evs {
+			ev := &evs[i]
+			t, err := r.Get(ev.ID)
+			if err != nil || t == nil || t.Status != registry.StatusRunning || t.RunID != ev.task.RunID {
+				continue // finished or replaced meanwhile: its owner decided
+			}
+			t.Status, t.Reason = ev.Status, ev.Reason
+			t.CompletedAt, t.Swept = at, at
+			r.Put(ev.ID, t)
+			ev.recorded = true
+		}
+		return nil
+	})
+	return reported(evs), err
+}
+
+// planRegistry decides, from one read of a registry, what sweep does with
+// each of its running tasks.
+func planRegistry(path string, r *registry.Registry, now time.Time, containers *containerSweep) []sweepEvent {
 	var evs []sweepEvent
 	for _, id := range r.IDs() {
 		status, _, ok := r.Peek(id)
@@ -260,33 +344,41 @@ func sweepRegistry(path string, r *registry.Registry, o sweepOptions, containers
 			evs = append(evs, ev)
 		}
 	}
-	if len(evs) == 0 {
-		return nil, nil
+	return evs
+}
+
+// stillPlanned re-reads the task just before its tree is signalled: it must
+// still be the same running run, and an orphan's supervisor still dead. A
+// task its supervisor, `watchdog kill` or another sweep finished meanwhile
+// is left alone.
+func stillPlanned(store *registry.Store, ev *sweepEvent) bool {
+	r, err := store.Read()
+	if err != nil {
+		return false
 	}
-	for i := range evs {
-		ev := &evs[i]
-		ev.DryRun = o.dryRun
-		if ev.tree != nil && !o.dryRun {
-			endEvent(ev, o.grace)
-		}
+	t, err := r.Get(ev.ID)
+	if err != nil || t == nil || t.Status != registry.StatusRunning || t.RunID != ev.task.RunID {
+		return false
 	}
-	if o.dryRun {
-		return evs, nil
-	}
-	err = store.Update(func(r *registry.Registry) error {
-		at := registry.FormatTime(time.Now())
-		for _, ev := range evs {
-			t, err := r.Get(ev.ID)
-			if err != nil || t == nil || t.Status != registry.StatusRunning || t.RunID != ev.task.RunID {
-				continue // finished or replaced meanwhile: its owner decided
+	return ev.Action != "orphaned" || supervise.SupervisorLiveness(t) == supervise.Gone
+}
+
+// reported keeps what sweep did: events whose record it wrote, or whose
+// processes it signalled. An event whose record someone else closed first
+// keeps its signals but not the claim to have marked it.
+func reported(evs []sweepEvent) []sweepEvent {
+	out := evs[:0]
+	for _, ev := range evs {
+		if !ev.recorded {
+			ev.Status, ev.Reason = "", ""
+			if len(ev.Signalled) == 0 && len(ev.Killed) == 0 && ev.Error == "" {
+				continue
 			}
-			t.Status, t.Reason = ev.Status, ev.Reason
-			t.CompletedAt, t.Swept = at, at
-			r.Put(ev.ID, t)
+			ev.Detail += "; its record was closed by someone else meanwhile"
 		}
-		return nil
-	})
-	return evs, err
+		out = append(out, ev)
+	}
+	return out
 }
 
 // planTask decides what sweep does with one running task.
@@ -296,9 +388,6 @@ func planTask(t *registry.Task, now time.Time, containers *containerSweep) (swee
 	}
 	if t.Native == nil {
 		return sweepEvent{}, false // registered without a process: nothing to watch
-	}
-	if !supervise.SameHost(t) {
-		return sweepEvent{}, false // another host's: its pids mean nothing here
 	}
 	if t.Supervisor == nil {
 		// The earlier tool's entry: it has no supervisor to die. Its process
@@ -310,21 +399,28 @@ func planTask(t *registry.Task, now time.Time, containers *containerSweep) (swee
 		return sweepEvent{Action: "lost", Status: registry.StatusFailed, Reason: registry.ReasonLost,
 			Detail: fmt.Sprintf("pid %d is gone or is another process now; record closed, nothing signalled", pidOf(t))}, true
 	}
-	tree := supervise.TaskTree(t)
-	if supervise.SupervisorAlive(t) {
+	switch supervise.SupervisorLiveness(t) {
+	case supervise.Elsewhere:
+		return sweepEvent{}, false // another host's or PID namespace's: its pids mean nothing here
+	case supervise.Alive:
 		if !supervise.Overdue(t, now, 30*time.Second) {
 			return sweepEvent{}, false // healthy
 		}
-		return sweepEvent{Action: "overdue", Status: registry.StatusFailed, Reason: registry.ReasonTimeout, tree: tree,
+		return sweepEvent{Action: "overdue", Status: registry.StatusFailed, Reason: registry.ReasonTimeout, tree: supervise.TaskTree(t),
 			Detail: fmt.Sprintf("past its deadline %s though supervisor %d lives", t.Deadline, t.Supervisor.PID)}, true
+	}
+	tree := supervise.TaskTree(t)
+	kept := ""
+	if t.KeepDescendants {
+		kept = "; what its command left behind is kept (--keep-descendants or the timeout drop-in)"
 	}
 	live, _, err := tree.Members()
 	if err == nil && len(live) == 0 {
 		return sweepEvent{Action: "lost", Status: registry.StatusFailed, Reason: registry.ReasonLost,
-			Detail: fmt.Sprintf("supervisor %d and all its processes are gone; record closed", t.Supervisor.PID)}, true
+			Detail: fmt.Sprintf("supervisor %d and its command are gone; record closed%s", t.Supervisor.PID, kept)}, true
 	}
 	return sweepEvent{Action: "orphaned", Status: registry.StatusFailed, Reason: registry.ReasonOrphaned, tree: tree,
-		Detail: fmt.Sprintf("supervisor %d is gone", t.Supervisor.PID)}, true
+		Detail: fmt.Sprintf("supervisor %d is gone%s", t.Supervisor.PID, kept)}, true
 }
 
 func pidOf(t *registry.Task) int {
@@ -337,6 +433,7 @@ func pidOf(t *registry.Task) int {
 func endEvent(ev *sweepEvent, grace time.Duration) {
 	r, err := supervise.EndTree(ev.tree, syscall.SIGTERM, grace)
 	ev.Signalled, ev.Killed = r.Signalled, r.Killed
+	ev.Scope = "tree"
 	for _, p := range r.Stuck {
 		ev.Stuck = append(ev.Stuck, p.PID)
 	}
@@ -351,9 +448,11 @@ func endEvent(ev *sweepEvent, grace time.Duration) {
 	}
 }
 
-// sweepUntracked ends tagged processes whose supervisor is gone and whose
-// run no registry knows.
-func sweepUntracked(runs map[string]bool, o sweepOptions, rep *sweepReport) []sweepEvent {
+// sweepUntracked ends this user's tagged processes whose supervisor is
+// gone (judged in its own PID namespace only) and whose run no registry
+// records: the supervisor died between fork and write. Runs that keep
+// what they leave behind are never ended.
+func sweepUntracked(c *census, o sweepOptions, rep *sweepReport) []sweepEvent {
 	tagged, err := supervise.TaggedProcesses(launch.EnvRunID, launch.EnvTaskID, launch.EnvSupervisor)
 	if err != nil {
 		rep.Errors = append(rep.Errors, fmt.Sprintf("scan processes: %v", err))
@@ -361,16 +460,15 @@ func sweepUntracked(runs map[string]bool, o sweepOptions, rep *sweepReport) []sw
 	}
 	var evs []sweepEvent
 	for run, g := range tagged {
-		if runs[run] {
-			continue
+		if c.runs[run] || g.Supervisor.Keep || g.Supervisor.Liveness() != supervise.Gone {
+			continue // recorded, kept on purpose, alive, or not ours to judge
 		}
-		pid, ticks, ok := supervise.ParseSupervisorTag(g.Supervisor)
-		if !ok || supervise.SameProcess(pid, ticks) {
-			continue // its supervisor lives (or cannot be judged): not ours to end
+		if c.knowsNow(run) {
+			continue // recorded after the census: the registry's business
 		}
 		ev := sweepEvent{Action: "untracked", ID: g.TaskID, RunID: run, DryRun: o.dryRun,
-			Detail: fmt.Sprintf("%d process(es) of run %s (task %s) outlived supervisor %d, which never recorded them", len(g.Procs), run, g.TaskID, pid),
-			tree:   &supervise.Tree{Tag: launch.RunTag(run)}}
+			Detail: fmt.Sprintf("%d process(es) of run %s (task %s) outlived supervisor %d, and no registry records the run", len(g.Procs), run, g.TaskID, g.Supervisor.PID),
+			tree:   &supervise.Tree{Tag: launch.RunTag(run), OwnOnly: true}}
 		if !o.dryRun {
 			endEvent(&ev, o.grace)
 		}
@@ -417,12 +515,25 @@ func printSweep(stdout, stderr io.Writer, rep sweepReport, asJSON bool) {
 			fmt.Fprintf(stdout, "watchdog: sweep: %s: %s\n", who, z)
 		}
 	}
+	if endedSome(rep) {
+		fmt.Fprintln(stdout, "watchdog: sweep: processes were found by process group and run tag; one that cleared its environment and left its session cannot be seen (README: what containment covers)")
+	}
 	for _, w := range rep.Warnings {
 		fmt.Fprintf(stderr, "watchdog: sweep: warning: %s\n", w)
 	}
 	for _, e := range rep.Errors {
 		fmt.Fprintf(stderr, "watchdog: sweep: %s\n", e)
 	}
+}
+
+// endedSome reports whether the sweep signalled a process tree.
+func endedSome(rep sweepReport) bool {
+	for _, ev := range rep.Actions {
+		if ev.Scope != "" && len(ev.Signalled) > 0 && !ev.DryRun {
+			return true
+		}
+	}
+	return false
 }
 
 // processAlive reports whether any live process has this pid (a writer's temp

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -14,8 +15,36 @@ import (
 
 // runConcurrent starts n supervisors at once into one registry; task i
 // exits with i%7. It checks every exit status and every registry entry.
-func runConcurrent(t *testing.T, n int) {
+// With removeLock, the lock file is deleted again and again meanwhile, as a
+// tmp cleaner or `git clean` would.
+func runConcurrent(t *testing.T, n int, removeLock bool) {
 	reg := filepath.Join(t.TempDir(), "process_registry.json")
+	stopRemoving := func() {}
+	if removeLock {
+		stop := make(chan struct{})
+		removed := make(chan int)
+		go func() {
+			count := 0
+			for {
+				select {
+				case <-stop:
+					removed <- count
+					return
+				default:
+				}
+				if os.Remove(filepath.Join(filepath.Dir(reg), "process_registry.lock")) == nil {
+					count++
+				}
+				runtime.Gosched()
+			}
+		}()
+		stopRemoving = func() {
+			close(stop)
+			if n := <-removed; n == 0 {
+				t.Errorf("the lock file was never removed: the test did not test anything")
+			}
+		}
+	}
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	for i := 0; i < n; i++ {
@@ -32,6 +61,7 @@ func runConcurrent(t *testing.T, n int) {
 		}(i)
 	}
 	wg.Wait()
+	stopRemoving()
 	close(errs)
 	for err := range errs {
 		t.Error(err)
@@ -84,9 +114,16 @@ func TestConcurrentExec50(t *testing.T) {
 	if _, err := exec.LookPath("watchdog"); err != nil {
 		t.Fatalf("watchdog not on PATH under testscript.Main: %v (PATH=%s)", err, os.Getenv("PATH"))
 	}
-	runConcurrent(t, 50)
+	runConcurrent(t, 50, false)
 }
 
 func TestConcurrentExec200(t *testing.T) {
-	runConcurrent(t, 200)
+	runConcurrent(t, 200, false)
+}
+
+// Deleting the lock file while 60 supervisors write must lose no update
+// (break E: a writer that locked the deleted file and one that locked its
+// new namesake each rewrote the registry from their own read).
+func TestConcurrentExecLockDeleted(t *testing.T) {
+	runConcurrent(t, 60, true)
 }

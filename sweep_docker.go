@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 
@@ -31,25 +30,6 @@ type containerEvent struct {
 type containerSweep struct {
 	reachable bool                      // an engine answered: absent containers are really gone
 	byRun     map[string]containerEvent // by run id
-}
-
-// needDocker: a missing engine deserves a warning only when a registry
-// holds running docker tasks or DOCKER_HOST names an engine.
-func needDocker(loaded map[string]*registry.Registry) bool {
-	if os.Getenv("DOCKER_HOST") != "" {
-		return true
-	}
-	for _, r := range loaded {
-		for _, id := range r.IDs() {
-			if st, _, ok := r.Peek(id); !ok || st != registry.StatusRunning {
-				continue
-			}
-			if t, err := r.Get(id); err == nil && t != nil && t.Mode == registry.ModeDocker {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // sweepContainers runs watchdog-docker's sweep: containers with the
@@ -111,7 +91,7 @@ func sweepContainers(o sweepOptions, rep *sweepReport, need bool) *containerSwee
 // planContainerTask decides what sweep records for a running docker task;
 // the containers themselves were handled by sweepContainers.
 func planContainerTask(t *registry.Task, cs *containerSweep) (sweepEvent, bool) {
-	if !supervise.SameHost(t) {
+	if supervise.RecordedElsewhere(t) {
 		return sweepEvent{}, false
 	}
 	if ev, ok := cs.byRun[t.RunID]; ok && t.RunID != "" {

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/watchdog-run/watchdog/registry"
+	"github.com/watchdog-run/watchdog/supervise"
+)
+
+// Three sweep loops run while 40 tasks start, leave a kept daemon each
+// (--keep-descendants) and end: every daemon must survive (break C2: the
+// census was a snapshot taken before the runs were recorded, so a run whose
+// supervisor had just exited looked untracked; 34 of 40 died).
+func TestKeptSurviveConcurrentSweeps(t *testing.T) {
+	if runInPrivatePIDNamespace(t) {
+		return
+	}
+	const n = 40
+	dir := t.TempDir()
+	reg := filepath.Join(dir, "process_registry.json")
+	env := append(os.Environ(), "WATCHDOG_REGISTRY="+reg, "XDG_STATE_HOME="+filepath.Join(dir, "state"))
+	t.Cleanup(func() { killPidfiles(dir) })
+
+	var sweeps []*exec.Cmd
+	for i := 0; i < 3; i++ {
+		s := exec.Command("watchdog", "sweep", "--every", "5ms", "--grace", "1s")
+		s.Env = env
+		if err := s.Start(); err != nil {
+			t.Fatal(err)
+		}
+		sweeps = append(sweeps, s)
+	}
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func(i int) {
+			pidfile := filepath.Join(dir, fmt.Sprintf("kept%02d.pid", i))
+			cmd := exec.Command("watchdog", "exec", "--id", fmt.Sprintf("k%02d", i), "--keep-descendants", "--",
+				"sh", "-c", `setsid wd-child -hang -pidfile "$0" >/dev/null 2>&1 &`, pidfile)
+			cmd.Env = env
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				err = fmt.Errorf("task %d: %v: %s", i, err, out)
+			}
+			errs <- err
+		}(i)
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	// Every daemon has written its pidfile before it can be swept as
+	// kept... or not: wait for all of them, then let the sweeps run over
+	// the finished runs a while longer.
+	for i := 0; i < n; i++ {
+		pidfile := filepath.Join(dir, fmt.Sprintf("kept%02d.pid", i))
+		if !waitFor(func() bool { _, err := os.Stat(pidfile); return err == nil }) {
+			t.Fatalf("%s never appeared", pidfile)
+		}
+	}
+	for _, s := range sweeps {
+		s.Process.Signal(syscall.SIGTERM)
+		if err := s.Wait(); err != nil {
+			t.Errorf("sweep loop: %v", err)
+		}
+	}
+	dead := 0
+	for i := 0; i < n; i++ {
+		pid, ticks, err := readPidfile(filepath.Join(dir, fmt.Sprintf("kept%02d.pid", i)))
+		if err != nil || !supervise.SameProcess(pid, ticks) {
+			dead++
+		}
+	}
+	if dead > 0 {
+		t.Fatalf("%d of %d kept daemons were ended by a sweep", dead, n)
+	}
+}
+
+// A sweep reports only what it did: a task that completed between the
+// sweep's read and its locked update keeps its status, and the report does
+// not claim to have marked it (break G).
+func TestSweepReportsOnlyWhatItRecorded(t *testing.T) {
+	reg := filepath.Join(t.TempDir(), "process_registry.json")
+	s, err := registry.Open(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	running := &registry.Task{Mode: registry.ModeNative, Command: "x", Status: registry.StatusRunning,
+		StartedAt: "2026-01-01T00:00:00Z", RunID: "run-g", ConstitutionRules: []string{},
+		Native:     &registry.Native{PID: 2147483640, PGID: 2147483640, StartTicks: 7, RunTag: "WATCHDOG_RUN_ID=run-g-none"},
+		Supervisor: &registry.Proc{PID: 2147483646, StartTicks: 5}}
+	put := func(t *registry.Task) error {
+		return s.Update(func(r *registry.Registry) error { r.Put("g1", t); return nil })
+	}
+	if err := put(running); err != nil {
+		t.Fatal(err)
+	}
+	// Between the sweep's plan and its update, the task completes.
+	faultHook = func(point string) {
+		if point != "sweep-before-record" {
+			return
+		}
+		done := *running
+		code := 0
+		done.Status, done.Reason, done.ExitCode = registry.StatusCompleted, registry.ReasonExited, &code
+		if err := put(&done); err != nil {
+			t.Error(err)
+		}
+	}
+	defer func() { faultHook = nil }()
+
+	var rep sweepReport
+	evs, err := sweepRegistry(reg, sweepOptions{grace: time.Second}, &containerSweep{}, &rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range evs {
+		t.Errorf("sweep reported %q for %s (status %q), but its update wrote nothing", ev.Detail, ev.ID, ev.Status)
+	}
+	r, err := s.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := r.Get("g1"); got.Status != registry.StatusCompleted {
+		t.Fatalf("g1 is %s, want completed", got.Status)
+	}
+
+	// The same sweep without the race marks it, and says so.
+	faultHook = nil
+	if err := put(running); err != nil {
+		t.Fatal(err)
+	}
+	evs, err = sweepRegistry(reg, sweepOptions{grace: time.Second}, &containerSweep{}, &rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 || evs[0].Status != registry.StatusFailed || evs[0].Reason != registry.ReasonLost {
+		t.Fatalf("want one event marking g1 failed (lost), got %+v", evs)
+	}
+}
