@@ -49,7 +49,7 @@ fails at once instead of hanging. Use --foreground for interactive programs
 		&cli.BoolFlag{Name: "foreground", Usage: "keep the command in the foreground (interactive use); only it is signalled"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "say on stderr when a signal is sent"},
 		&cli.StringSliceFlag{Name: "label", Aliases: []string{"l"}, Usage: "record a `KEY=VALUE` label (repeatable)"},
-		&cli.BoolFlag{Name: "keep-descendants", Usage: "leave processes the command left behind running"},
+		&cli.BoolFlag{Name: "keep-descendants", Usage: "leave processes the command left behind running; they are marked kept and no sweep ends them"},
 		registryFlag,
 	},
 	OnUsageError: usageError,

@@ -22,14 +22,23 @@ const sweepDescription = `Reaps what dead or stuck supervisors left behind:
     --grace, KILL) and they are marked failed (orphaned);
   - running tasks long past their deadline (deadline + kill-after + 30s)
     though the supervisor lives: their tree is ended, marked failed (timeout);
-  - processes carrying a run tag whose supervisor is gone and that no
-    registry recorded (the supervisor died between fork and write): ended;
+  - this user's processes carrying a run tag whose supervisor is gone and
+    that no registry records (it died between fork and write): ended;
   - running entries whose processes are all gone: marked failed (lost).
 
-A pid whose start time does not match the record is a different process and
-is never signalled; nor is a process of another user, pid 1, or the
-watchdog and its ancestors. Entries of the earlier Rust tool (no supervisor)
-are never signalled: if their process is gone they are marked lost.
+Never signalled: a pid whose start time does not match the record (another
+process now); what a run kept on purpose (--keep-descendants, the timeout
+drop-in: of an orphaned kept run only the command is ended); another user's
+process found by its run tag alone; a task whose supervisor is on another
+host or in another PID namespace (a container); pid 1, the watchdog and its
+ancestors. Entries of the earlier Rust tool (no supervisor) are never
+signalled: if their process is gone they are marked lost.
+
+Processes are found by process group, descent and run tag: once a
+supervisor is dead, one that cleared its environment and left its session
+cannot be seen (the report says so). --dry-run reads and writes nothing
+beyond what it reports; a registry that does not parse is moved aside only
+when sweep writes it, and that is reported.
 
 Safe to run from cron every minute, beside running supervisors and beside
 another sweep; quiet when there is nothing to do; exits 0 unless something
@@ -417,7 +426,7 @@ func planTask(t *registry.Task, now time.Time, containers *containerSweep) (swee
 	live, _, err := tree.Members()
 	if err == nil && len(live) == 0 {
 		return sweepEvent{Action: "lost", Status: registry.StatusFailed, Reason: registry.ReasonLost,
-			Detail: fmt.Sprintf("supervisor %d and its command are gone; record closed%s", t.Supervisor.PID, kept)}, true
+			Detail: fmt.Sprintf("supervisor %d and all its processes are gone; record closed%s", t.Supervisor.PID, kept)}, true
 	}
 	return sweepEvent{Action: "orphaned", Status: registry.StatusFailed, Reason: registry.ReasonOrphaned, tree: tree,
 		Detail: fmt.Sprintf("supervisor %d is gone%s", t.Supervisor.PID, kept)}, true
