@@ -5,7 +5,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/watchdog-run/watchdog/internal/cli"
+	"github.com/urfave/cli/v2"
+	"github.com/watchdog-run/watchdog/launch"
 	"github.com/watchdog-run/watchdog/registry"
 )
 
@@ -27,7 +28,7 @@ history is rotated at %d MiB, keeping one older file (.1).`, registry.ArchiveAt,
 	Action: func(c *cli.Context) error {
 		days := c.Float64("days")
 		if days < 0 || days != days {
-			return failf("", "--days must be zero or more, not %v", c.Float64("days"))
+			return launch.Failf("", "--days must be zero or more, not %v", c.Float64("days"))
 		}
 		store, err := openStore(c)
 		if err != nil {
@@ -59,11 +60,11 @@ history is rotated at %d MiB, keeping one older file (.1).`, registry.ArchiveAt,
 			return nil
 		})
 		if err != nil {
-			return fail(err, "")
+			return launch.Fail(err, "")
 		}
 		archived, err := store.FilterHistory(func(_ string, t *registry.Task) bool { return !old(t) }, c.Bool("dry-run"))
 		if err != nil {
-			return fail(err, "")
+			return launch.Fail(err, "")
 		}
 		verb := "removed"
 		if c.Bool("dry-run") {

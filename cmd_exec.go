@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/watchdog-run/watchdog/internal/cli"
+	"github.com/urfave/cli/v2"
 	"github.com/watchdog-run/watchdog/internal/phase"
 	"github.com/watchdog-run/watchdog/launch"
 	"github.com/watchdog-run/watchdog/registry"
@@ -42,7 +42,7 @@ fails at once instead of hanging. Use --foreground for interactive programs
 (then only the command itself is signalled at the deadline).`,
 	Flags: []cli.Flag{
 		&cli.StringFlag{Name: "id", Usage: "task `ID` (1-64 of A-Z a-z 0-9 . _ -); generated if not given"},
-		&cli.StringFlag{Name: "timeout", Aliases: []string{"t"}, Usage: "deadline `DURATION`; 0 for none", Value: "0"},
+		&cli.StringFlag{Name: "timeout", Aliases: []string{"t"}, Usage: "deadline `DURATION`; 0 for none", Value: "0", EnvVars: []string{"WATCHDOG_TIMEOUT"}},
 		&cli.StringFlag{Name: "kill-after", Aliases: []string{"k"}, Usage: "grace `DURATION` between the signal and KILL; 0 never sends KILL", Value: "10s"},
 		&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Usage: "`SIGNAL` sent at the deadline (name or number)", Value: "TERM"},
 		&cli.BoolFlag{Name: "preserve-status", Usage: "exit with the command's status even when it timed out"},
@@ -81,25 +81,25 @@ func parseExecOptions(c *cli.Context) (*execOptions, error) {
 		keepDescendants: c.Bool("keep-descendants"),
 	}
 	if len(o.argv) == 0 {
-		return nil, failf("watchdog exec --timeout 10m -- make test", "missing command to run")
+		return nil, launch.Failf("watchdog exec --timeout 10m -- make test", "missing command to run")
 	}
 	if c.IsSet("id") {
 		if err := registry.ValidateID(o.id); err != nil {
-			return nil, fail(err, "")
+			return nil, launch.Fail(err, "")
 		}
 	}
 	var err error
 	if o.timeout, err = supervise.ParseDuration(c.String("timeout")); err != nil {
-		return nil, fail(fmt.Errorf("--timeout: %w", err), "")
+		return nil, launch.Fail(fmt.Errorf("--timeout: %w", err), "")
 	}
 	if o.killAfter, err = supervise.ParseDuration(c.String("kill-after")); err != nil {
-		return nil, fail(fmt.Errorf("--kill-after: %w", err), "")
+		return nil, launch.Fail(fmt.Errorf("--kill-after: %w", err), "")
 	}
 	if o.signal, err = supervise.ParseSignal(c.String("signal")); err != nil {
-		return nil, fail(fmt.Errorf("--signal: %w", err), "use a name such as TERM, INT, KILL or a number")
+		return nil, launch.Fail(fmt.Errorf("--signal: %w", err), "use a name such as TERM, INT, KILL or a number")
 	}
 	if o.labels, err = parseLabels(c.StringSlice("label")); err != nil {
-		return nil, fail(err, "")
+		return nil, launch.Fail(err, "")
 	}
 	return o, nil
 }
@@ -146,7 +146,7 @@ func execAction(c *cli.Context) error {
 	}
 	runID := launch.NewRunID()
 	if o.id == "" {
-		o.id = "task-" + runID[:8]
+		o.id = launch.DefaultID("task", runID)
 	}
 	return superviseTask(store, o, runID, runMode{prog: "watchdog", stderr: c.App.ErrWriter, quote: quoteASCII})
 }
@@ -170,13 +170,13 @@ func (m runMode) warn(format string, a ...any) {
 // superviseTask is the life of one native task: check the id, start the
 // command and record it in one registry update, supervise it, record the
 // end. store may be nil in best-effort mode (no record). It always returns
-// an *exitError: the status to leave with and what to say.
+// an *launch.ExitError: the status to leave with and what to say.
 func superviseTask(store *registry.Store, o *execOptions, runID string, m runMode) error {
 	path, resolveErr := o.path, error(nil)
 	if path == "" {
-		path, resolveErr = launch.Resolve(o.argv[0])
+		path, resolveErr = supervise.Resolve(o.argv[0])
 	}
-	tag := launch.RunTag(runID)
+	tag := supervise.RunTag(runID)
 	var verbose io.Writer
 	if o.verbose {
 		verbose = m.stderr
@@ -188,10 +188,10 @@ func superviseTask(store *registry.Store, o *execOptions, runID string, m runMod
 	var written recordedTask // the start record as written
 	var sup *supervise.Supervisor
 	sup = supervise.New(supervise.Config{
-		Spec: launch.Spec{
+		Spec: supervise.Spec{
 			Path: path,
 			Argv: o.argv,
-			Env:  launch.Env(os.Environ(), o.id, runID, supervise.SelfTag(keep)),
+			Env:  supervise.Env(os.Environ(), o.id, runID, supervise.SelfTag(keep)),
 		},
 		Timeout:         o.timeout,
 		KillAfter:       o.killAfter,
@@ -254,7 +254,7 @@ func superviseTask(store *registry.Store, o *execOptions, runID string, m runMod
 		recorded = err == nil
 	}
 	if err != nil {
-		var ee *exitError
+		var ee *launch.ExitError
 		switch {
 		case errors.As(err, &ee) && !m.bestEffort:
 			return err
@@ -264,9 +264,9 @@ func superviseTask(store *registry.Store, o *execOptions, runID string, m runMod
 			}
 			var pe *registry.PermError
 			if errors.As(err, &pe) {
-				return fail(err, "")
+				return launch.Fail(err, "")
 			}
-			return fail(err, "the registry was left as it was and the command was stopped; free disk space or make the directory writable, or use --registry elsewhere")
+			return launch.Fail(err, "the registry was left as it was and the command was stopped; free disk space or make the directory writable, or use --registry elsewhere")
 		}
 		m.warn("running without a record: %v", err)
 	}
@@ -274,18 +274,18 @@ func superviseTask(store *registry.Store, o *execOptions, runID string, m runMod
 		start()
 	}
 	if startErr != nil {
-		var le *launch.Error
+		var le *supervise.StartError
 		var ie *supervise.Interrupted
 		if errors.As(startErr, &ie) {
 			if m.coreutils && ie.Signal != syscall.SIGUSR1 && ie.Signal != syscall.SIGUSR2 {
-				return &exitError{code: 128 + int(ie.Signal)} // GNU timeout's cleanup(): _exit(128+sig)
+				return &launch.ExitError{Code: 128 + int(ie.Signal)} // GNU timeout's cleanup(): _exit(128+sig)
 			}
-			return &exitError{code: 128 + int(ie.Signal), sig: ie.Signal, msg: ie.Error()}
+			return &launch.ExitError{Code: 128 + int(ie.Signal), Signal: ie.Signal, Msg: ie.Error()}
 		}
 		if errors.As(startErr, &le) {
-			return &exitError{code: le.Code, msg: fmt.Sprintf("failed to run command %s: %s", m.quote(le.Name), launch.Strerror(le.Err))}
+			return &launch.ExitError{Code: le.Code, Msg: fmt.Sprintf("failed to run command %s: %s", m.quote(le.Name), supervise.Strerror(le.Err))}
 		}
-		return fail(startErr, "")
+		return launch.Fail(startErr, "")
 	}
 	if recorded {
 		if err := registry.Remember(store.Path); err != nil && o.verbose {
@@ -303,7 +303,7 @@ func superviseTask(store *registry.Store, o *execOptions, runID string, m runMod
 	for _, p := range res.Stuck {
 		m.warn("pid %d survived KILL (state %c); it is in uninterruptible sleep", p.PID, p.State)
 	}
-	return &exitError{code: res.ExitCode, sig: res.Reraise}
+	return &launch.ExitError{Code: res.ExitCode, Signal: res.Reraise}
 }
 
 // quoteASCII quotes a name in messages of the watchdog's own commands.
@@ -320,16 +320,16 @@ func refuseRunning(r *registry.Registry, id string) error {
 		return nil // an undecodable entry is replaced; its bytes were never a task we could run
 	}
 	switch {
-	case supervise.SupervisorLiveness(t) == supervise.Elsewhere:
-		return &exitError{code: supervise.ExitInternal,
-			msg:  fmt.Sprintf("task %q is recorded as running on another host or in another PID namespace (a container)", id),
-			hint: "choose another --id; only a watchdog where it runs can tell whether it still does"}
-	case !supervise.SupervisorAlive(t) && !supervise.CommandAlive(t):
+	case launch.SupervisorLiveness(t) == supervise.Elsewhere:
+		return &launch.ExitError{Code: supervise.ExitInternal,
+			Msg:  fmt.Sprintf("task %q is recorded as running on another host or in another PID namespace (a container)", id),
+			Hint: "choose another --id; only a watchdog where it runs can tell whether it still does"}
+	case !launch.SupervisorAlive(t) && !launch.CommandAlive(t):
 		return nil // a stale record: nothing of it runs any more
 	}
-	return &exitError{code: supervise.ExitInternal,
-		msg:  fmt.Sprintf("task %q is already running (supervisor pid %d)", id, supervisorPID(t)),
-		hint: fmt.Sprintf("choose another --id, or stop it first: watchdog kill %s", id)}
+	return &launch.ExitError{Code: supervise.ExitInternal,
+		Msg:  fmt.Sprintf("task %q is already running (supervisor pid %d)", id, supervisorPID(t)),
+		Hint: fmt.Sprintf("choose another --id, or stop it first: watchdog kill %s", id)}
 }
 
 func newTask(o *execOptions, runID string, now time.Time, keep bool) *registry.Task {
@@ -337,7 +337,7 @@ func newTask(o *execOptions, runID string, now time.Time, keep bool) *registry.T
 	sup := supervise.SelfID(keep)
 	t := &registry.Task{
 		Mode:              registry.ModeNative,
-		Command:           launch.DisplayCommand(o.argv),
+		Command:           supervise.DisplayCommand(o.argv),
 		Status:            registry.StatusRunning,
 		StartedAt:         registry.FormatTime(now),
 		ConstitutionRules: []string{},
@@ -361,7 +361,7 @@ func recordStart(t *registry.Task, id string, st supervise.Started, tag string) 
 		PID:        st.PID,
 		PGID:       st.PGID,
 		StartTime:  supervise.FormatLstart(st.StartTicks),
-		EnvTag:     launch.EnvTaskID + "=" + id,
+		EnvTag:     supervise.EnvTaskID + "=" + id,
 		StartTicks: st.StartTicks,
 		BootID:     supervise.BootID(),
 		RunTag:     tag,
@@ -373,7 +373,7 @@ func recordStart(t *registry.Task, id string, st supervise.Started, tag string) 
 
 func recordStartFailure(t *registry.Task, err error) {
 	code := supervise.ExitInternal
-	var le *launch.Error
+	var le *supervise.StartError
 	var ie *supervise.Interrupted
 	switch {
 	case errors.As(err, &le):

@@ -6,7 +6,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/watchdog-run/watchdog/internal/cli"
+	"github.com/urfave/cli/v2"
+	"github.com/watchdog-run/watchdog/launch"
 	"github.com/watchdog-run/watchdog/registry"
 	"github.com/watchdog-run/watchdog/supervise"
 )
@@ -43,7 +44,7 @@ var errNoTask = errors.New("no such task")
 
 // notRunning is kill's answer for a task that has already ended: exit 1.
 func notRunning(id string, t *registry.Task) error {
-	return &exitError{code: 1, msg: fmt.Sprintf("task %q is not running (%s)", id, statusLine(newView(id, t, &snapshot{at: time.Now()}, false)))}
+	return &launch.ExitError{Code: 1, Msg: fmt.Sprintf("task %q is not running (%s)", id, statusLine(newView(id, t, &snapshot{at: time.Now()}, false)))}
 }
 
 func killAction(c *cli.Context) error {
@@ -53,11 +54,11 @@ func killAction(c *cli.Context) error {
 	}
 	sig, err := supervise.ParseSignal(c.String("signal"))
 	if err != nil {
-		return fail(fmt.Errorf("--signal: %w", err), "")
+		return launch.Fail(fmt.Errorf("--signal: %w", err), "")
 	}
 	grace, err := supervise.ParseDuration(c.String("grace"))
 	if err != nil {
-		return fail(fmt.Errorf("--grace: %w", err), "")
+		return launch.Fail(fmt.Errorf("--grace: %w", err), "")
 	}
 	store, err := openStore(c)
 	if err != nil {
@@ -69,7 +70,7 @@ func killAction(c *cli.Context) error {
 	err = store.Update(func(r *registry.Registry) error {
 		t, err := r.Get(id)
 		if err != nil {
-			return fail(err, "")
+			return launch.Fail(err, "")
 		}
 		if t == nil {
 			return errNoTask
@@ -77,10 +78,10 @@ func killAction(c *cli.Context) error {
 		if t.Status != registry.StatusRunning {
 			return notRunning(id, t)
 		}
-		if t.Mode != registry.ModeDocker && supervise.RecordedElsewhere(t) {
-			return &exitError{code: supervise.ExitInternal,
-				msg:  fmt.Sprintf("task %q runs on another host or in another PID namespace (a container): its pids mean other processes here", id),
-				hint: "run watchdog kill where it runs (docker exec, nsenter)"}
+		if t.Mode != registry.ModeDocker && launch.RecordedElsewhere(t) {
+			return &launch.ExitError{Code: supervise.ExitInternal,
+				Msg:  fmt.Sprintf("task %q runs on another host or in another PID namespace (a container): its pids mean other processes here", id),
+				Hint: "run watchdog kill where it runs (docker exec, nsenter)"}
 		}
 		t.Status, t.Reason = registry.StatusCancelled, registry.ReasonKilled
 		t.CompletedAt = registry.FormatTime(time.Now())
@@ -92,13 +93,13 @@ func killAction(c *cli.Context) error {
 		if old, _ := getTask(store, id); old != nil {
 			return notRunning(id, old) // moved to the history: it finished long ago
 		}
-		return &exitError{code: 1, msg: fmt.Sprintf("no task %q in %s", id, store.Path), hint: "watchdog list shows the tasks there"}
+		return &launch.ExitError{Code: 1, Msg: fmt.Sprintf("no task %q in %s", id, store.Path), Hint: "watchdog list shows the tasks there"}
 	}
 	if err != nil {
-		if _, ok := err.(*exitError); ok {
+		if _, ok := err.(*launch.ExitError); ok {
 			return err
 		}
-		return fail(err, "")
+		return launch.Fail(err, "")
 	}
 	res := killResult{ID: id, Status: task.Status, Reason: task.Reason, Signalled: []int{}, Killed: []int{}}
 	switch {
@@ -107,7 +108,7 @@ func killAction(c *cli.Context) error {
 			return err
 		}
 	case task.Native != nil:
-		rep, err := supervise.EndTree(supervise.TaskTree(task), syscall.Signal(sig), grace)
+		rep, err := supervise.EndTree(launch.TaskTree(task), syscall.Signal(sig), grace)
 		res.Signalled, res.Killed = append(res.Signalled, rep.Signalled...), append(res.Killed, rep.Killed...)
 		for _, p := range rep.Stuck {
 			res.Stuck = append(res.Stuck, p.PID)
@@ -116,7 +117,7 @@ func killAction(c *cli.Context) error {
 			res.Zombies = append(res.Zombies, supervise.Zombie(z))
 		}
 		if err != nil {
-			return fail(err, "")
+			return launch.Fail(err, "")
 		}
 	}
 	if c.Bool("json") {
@@ -136,7 +137,7 @@ func killAction(c *cli.Context) error {
 		}
 	}
 	if len(res.Stuck) > 0 {
-		return &exitError{code: 1, msg: fmt.Sprintf("%d process(es) survived KILL (uninterruptible sleep): %v", len(res.Stuck), res.Stuck)}
+		return &launch.ExitError{Code: 1, Msg: fmt.Sprintf("%d process(es) survived KILL (uninterruptible sleep): %v", len(res.Stuck), res.Stuck)}
 	}
 	return nil
 }

@@ -9,7 +9,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/watchdog-run/watchdog/internal/cli"
+	"github.com/urfave/cli/v2"
+	"github.com/watchdog-run/watchdog/launch"
 	"github.com/watchdog-run/watchdog/registry"
 	"github.com/watchdog-run/watchdog/supervise"
 )
@@ -37,7 +38,7 @@ command. Colours only on a terminal, never with NO_COLOR.`,
 		}
 		views, err := loadViews(store, filter, false, filter == nil)
 		if err != nil {
-			return fail(err, "")
+			return launch.Fail(err, "")
 		}
 		if c.Bool("json") {
 			return writeJSON(c.App.Writer, struct {
@@ -210,11 +211,11 @@ var checkCommand = &cli.Command{
 // oneID takes the single task id argument.
 func oneID(c *cli.Context) (string, error) {
 	if c.NArg() != 1 {
-		return "", failf("watchdog "+c.Command.Name+" T001", "%s takes one task id, got %d arguments", c.Command.Name, c.NArg())
+		return "", launch.Failf("watchdog "+c.Command.Name+" T001", "%s takes one task id, got %d arguments", c.Command.Name, c.NArg())
 	}
 	id := c.Args().First()
 	if err := registry.ValidateID(id); err != nil {
-		return "", fail(err, "")
+		return "", launch.Fail(err, "")
 	}
 	return id, nil
 }
@@ -224,14 +225,14 @@ func oneID(c *cli.Context) (string, error) {
 func getTask(store *registry.Store, id string) (*registry.Task, error) {
 	r, err := store.LoadWithHistory()
 	if err != nil {
-		return nil, fail(err, "")
+		return nil, launch.Fail(err, "")
 	}
 	t, err := r.Get(id)
 	if err != nil {
-		return nil, fail(err, "the entry is kept as it is; remove it with a text editor if it is garbage")
+		return nil, launch.Fail(err, "the entry is kept as it is; remove it with a text editor if it is garbage")
 	}
 	if t == nil {
-		return nil, &exitError{code: 1, msg: fmt.Sprintf("no task %q in %s", id, store.Path), hint: "watchdog list shows the tasks there"}
+		return nil, &launch.ExitError{Code: 1, Msg: fmt.Sprintf("no task %q in %s", id, store.Path), Hint: "watchdog list shows the tasks there"}
 	}
 	return t, nil
 }
@@ -272,7 +273,7 @@ func printCheck(w io.Writer, v taskView, t *registry.Task, color bool) {
 	}
 	if t.Native != nil {
 		rec := "gone, or another process now"
-		if supervise.CommandAlive(t) {
+		if launch.CommandAlive(t) {
 			rec = "alive (start time matches)"
 		}
 		p("pid", "%d (group %d): %s", t.Native.PID, t.Native.PGID, rec)
@@ -341,7 +342,7 @@ var statsCommand = &cli.Command{
 		}
 		r, err := store.LoadWithHistory()
 		if err != nil {
-			return fail(err, "")
+			return launch.Fail(err, "")
 		}
 		st := struct {
 			Total     int            `json:"total"`
@@ -403,17 +404,17 @@ var reportCommand = &cli.Command{
 		}
 		sample, err := supervise.ParseDuration(c.String("sample"))
 		if err != nil || sample <= 0 || sample > time.Minute {
-			return failf("", "--sample: want a duration between 1ms and 1m, not %q", c.String("sample"))
+			return launch.Failf("", "--sample: want a duration between 1ms and 1m, not %q", c.String("sample"))
 		}
 		running := func(t *registry.Task) bool { return t.Status == registry.StatusRunning }
 		before, err := loadViews(store, running, true, false)
 		if err != nil {
-			return fail(err, "")
+			return launch.Fail(err, "")
 		}
 		time.Sleep(sample) // the measurement interval itself, not synchronisation
 		after, err := loadViews(store, running, true, false)
 		if err != nil {
-			return fail(err, "")
+			return launch.Fail(err, "")
 		}
 		sampleCPU(before, after, sample)
 		if c.Bool("json") {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/watchdog-run/watchdog/internal/cli"
+	"github.com/urfave/cli/v2"
 	"github.com/watchdog-run/watchdog/launch"
 	"github.com/watchdog-run/watchdog/registry"
 	"github.com/watchdog-run/watchdog/supervise"
@@ -36,11 +36,11 @@ A registered task has no supervisor and no deadline; sweep closes its record
 		}
 		labels, err := parseLabels(c.StringSlice("label"))
 		if err != nil {
-			return fail(err, "")
+			return launch.Fail(err, "")
 		}
 		cmdline := c.String("command")
 		if strings.TrimSpace(cmdline) == "" {
-			return failf("", "--command must not be empty")
+			return launch.Failf("", "--command must not be empty")
 		}
 		t := &registry.Task{Mode: registry.ModeNative, Command: cmdline, Status: registry.StatusRunning,
 			StartedAt: registry.FormatTime(time.Now()), ConstitutionRules: []string{}, Labels: labels}
@@ -55,13 +55,13 @@ A registered task has no supervisor and no deadline; sweep closes its record
 			pid := c.Int("pid")
 			p, err := supervise.ReadProc(pid)
 			if pid <= 1 || err != nil || p.Zombie() {
-				return failf("check the pid with ps", "--pid %d: no such live process", pid)
+				return launch.Failf("check the pid with ps", "--pid %d: no such live process", pid)
 			}
 			if pid == os.Getpid() {
-				return failf("", "--pid %d is the watchdog itself", pid)
+				return launch.Failf("", "--pid %d is the watchdog itself", pid)
 			}
 			t.Native = &registry.Native{PID: pid, PGID: p.PGID, StartTime: supervise.FormatLstart(p.StartTicks),
-				EnvTag: launch.EnvTaskID + "=" + id, StartTicks: p.StartTicks, BootID: supervise.BootID()}
+				EnvTag: supervise.EnvTaskID + "=" + id, StartTicks: p.StartTicks, BootID: supervise.BootID()}
 			t.StartedAt = registry.FormatTime(supervise.StartWallTime(p.StartTicks))
 		}
 		store, err := openStore(c)
@@ -76,10 +76,10 @@ A registered task has no supervisor and no deadline; sweep closes its record
 			return nil
 		})
 		if err != nil {
-			if _, ok := err.(*exitError); ok {
+			if _, ok := err.(*launch.ExitError); ok {
 				return err
 			}
-			return fail(err, "")
+			return launch.Fail(err, "")
 		}
 		fmt.Fprintf(c.App.Writer, "watchdog: registered %s\n", id)
 		return nil

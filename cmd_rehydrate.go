@@ -5,7 +5,8 @@ import (
 	"io"
 	"time"
 
-	"github.com/watchdog-run/watchdog/internal/cli"
+	"github.com/urfave/cli/v2"
+	"github.com/watchdog-run/watchdog/launch"
 	"github.com/watchdog-run/watchdog/registry"
 	"github.com/watchdog-run/watchdog/supervise"
 )
@@ -23,7 +24,7 @@ or stop them. Short enough to paste into a prompt.`,
 	Action: func(c *cli.Context) error {
 		since, err := supervise.ParseDuration(c.String("since"))
 		if err != nil {
-			return fail(fmt.Errorf("--since: %w", err), "")
+			return launch.Fail(fmt.Errorf("--since: %w", err), "")
 		}
 		store, err := openStoreForReading(c)
 		if err != nil {
@@ -31,7 +32,7 @@ or stop them. Short enough to paste into a prompt.`,
 		}
 		views, err := loadViews(store, nil, false, true)
 		if err != nil {
-			return fail(err, "")
+			return launch.Fail(err, "")
 		}
 		cut := time.Now().Add(-since)
 		var running, failed []taskView

@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"text/tabwriter"
 
-	"github.com/watchdog-run/watchdog/internal/cli"
+	"github.com/urfave/cli/v2"
 	"github.com/watchdog-run/watchdog/launch"
 	"github.com/watchdog-run/watchdog/shims"
 	"github.com/watchdog-run/watchdog/supervise"
@@ -38,11 +38,11 @@ through untouched. A shim never runs itself or another shim.
 			OnUsageError: usageError,
 			Action: func(c *cli.Context) error {
 				if c.NArg() == 0 {
-					return failf("watchdog shim install --timeout 10m pytest", "name at least one command")
+					return launch.Failf("watchdog shim install --timeout 10m pytest", "name at least one command")
 				}
 				if t := c.String("timeout"); t != "" {
 					if _, err := supervise.ParseDuration(t); err != nil {
-						return fail(fmt.Errorf("--timeout: %w", err), "")
+						return launch.Fail(fmt.Errorf("--timeout: %w", err), "")
 					}
 				}
 				dir, self, err := shimDirAndSelf(c)
@@ -50,7 +50,7 @@ through untouched. A shim never runs itself or another shim.
 					return err
 				}
 				if err := shims.Install(dir, self, c.Args().Slice(), c.String("timeout")); err != nil {
-					return fail(err, "")
+					return launch.Fail(err, "")
 				}
 				fmt.Fprintf(c.App.Writer, "watchdog: shims for %s in %s\n", strings.Join(c.Args().Slice(), ", "), dir)
 				if !onPathFirst(dir) {
@@ -71,7 +71,7 @@ through untouched. A shim never runs itself or another shim.
 				}
 				entries, err := shims.List(dir, self)
 				if err != nil {
-					return fail(err, "")
+					return launch.Fail(err, "")
 				}
 				if c.Bool("json") {
 					if entries == nil {
@@ -109,14 +109,14 @@ through untouched. A shim never runs itself or another shim.
 			OnUsageError: usageError,
 			Action: func(c *cli.Context) error {
 				if c.NArg() == 0 {
-					return failf("", "name at least one command")
+					return launch.Failf("", "name at least one command")
 				}
 				dir, self, err := shimDirAndSelf(c)
 				if err != nil {
 					return err
 				}
 				if err := shims.Remove(dir, self, c.Args().Slice()); err != nil {
-					return fail(err, "watchdog shim list shows what is installed")
+					return launch.Fail(err, "watchdog shim list shows what is installed")
 				}
 				fmt.Fprintf(c.App.Writer, "watchdog: removed %s from %s\n", strings.Join(c.Args().Slice(), ", "), dir)
 				return nil
@@ -140,11 +140,11 @@ func shimDirAndSelf(c *cli.Context) (string, string, error) {
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return "", "", fail(err, "")
+		return "", "", launch.Fail(err, "")
 	}
 	self, err := os.Executable()
 	if err != nil {
-		return "", "", fail(err, "")
+		return "", "", launch.Fail(err, "")
 	}
 	return abs, self, nil
 }
@@ -189,14 +189,14 @@ func pathShimMain(args []string, dir string) (int, syscall.Signal) {
 	runID := launch.NewRunID()
 	o.id = shimTaskID(name, runID)
 	err = superviseTask(shimStore(m), o, runID, m)
-	var ee *exitError
+	var ee *launch.ExitError
 	if !errors.As(err, &ee) {
 		return fatal(supervise.ExitInternal, "%v", err)
 	}
-	if ee.msg != "" {
-		fmt.Fprintf(os.Stderr, "watchdog: %s\n", ee.msg)
+	if ee.Msg != "" {
+		fmt.Fprintf(os.Stderr, "watchdog: %s\n", ee.Msg)
 	}
-	return ee.code, ee.sig
+	return ee.Code, ee.Signal
 }
 
 // shimTaskID makes a task id from a command name: characters ids do not
@@ -215,5 +215,5 @@ func shimTaskID(name, runID string) string {
 	if s == "" {
 		s = "shim"
 	}
-	return s + "-" + runID[:8]
+	return launch.DefaultID(s, runID)
 }

@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/watchdog-run/watchdog/internal/cli"
+	"github.com/urfave/cli/v2"
 	"github.com/watchdog-run/watchdog/launch"
 	"github.com/watchdog-run/watchdog/registry"
 	"github.com/watchdog-run/watchdog/supervise"
@@ -63,7 +63,7 @@ var sweepCommand = &cli.Command{
 		if c.IsSet("every") {
 			d, err := supervise.ParseDuration(c.String("every"))
 			if err != nil || d <= 0 {
-				return failf("", "--every: invalid duration %q (use e.g. 30s or 1m)", c.String("every"))
+				return launch.Failf("", "--every: invalid duration %q (use e.g. 30s or 1m)", c.String("every"))
 			}
 			every = d
 		}
@@ -80,7 +80,7 @@ var runCommand = &cli.Command{
 	Action: func(c *cli.Context) error {
 		n := c.Int("interval")
 		if n <= 0 {
-			return failf("", "--interval must be a positive number of seconds, not %d", n)
+			return launch.Failf("", "--interval must be a positive number of seconds, not %d", n)
 		}
 		return sweepLoop(c, time.Duration(n)*time.Second)
 	},
@@ -128,7 +128,7 @@ type sweepReport struct {
 func sweepLoop(c *cli.Context, every time.Duration) error {
 	grace, err := supervise.ParseDuration(c.String("grace"))
 	if err != nil {
-		return fail(fmt.Errorf("--grace: %w", err), "")
+		return launch.Fail(fmt.Errorf("--grace: %w", err), "")
 	}
 	o := sweepOptions{dryRun: c.Bool("dry-run"), all: c.Bool("all"), grace: grace}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -138,7 +138,7 @@ func sweepLoop(c *cli.Context, every time.Duration) error {
 		printSweep(c.App.Writer, c.App.ErrWriter, rep, c.Bool("json"))
 		if every == 0 {
 			if len(rep.Errors) > 0 {
-				return exitCode(1)
+				return launch.Exit(1)
 			}
 			return nil
 		}
@@ -148,21 +148,6 @@ func sweepLoop(c *cli.Context, every time.Duration) error {
 		case <-time.After(every):
 		}
 	}
-}
-
-// registryPath is the registry named by --registry (either place),
-// WATCHDOG_REGISTRY or the default.
-func registryPath(c *cli.Context) string {
-	path := registry.DefaultPath
-	if v := os.Getenv("WATCHDOG_REGISTRY"); v != "" {
-		path = v
-	}
-	for _, ctx := range c.Lineage() {
-		if ctx.IsSet("registry") {
-			return ctx.String("registry")
-		}
-	}
-	return path
 }
 
 func sweepOnce(current string, o sweepOptions) sweepReport {
@@ -288,7 +273,6 @@ func sweepRegistry(path string, o sweepOptions, containers *containerSweep, rep 
 		return nil, err
 	}
 	store.Warn = func(msg string) { rep.Warnings = append(rep.Warnings, msg) }
-	store.Archive = true
 	var r *registry.Registry
 	if o.dryRun {
 		r, err = store.Read()
@@ -369,7 +353,7 @@ func stillPlanned(store *registry.Store, ev *sweepEvent) bool {
 	if err != nil || t == nil || t.Status != registry.StatusRunning || t.RunID != ev.task.RunID {
 		return false
 	}
-	return ev.Action != "orphaned" || supervise.SupervisorLiveness(t) == supervise.Gone
+	return ev.Action != "orphaned" || launch.SupervisorLiveness(t) == supervise.Gone
 }
 
 // reported keeps what sweep did: events whose record it wrote, or whose
@@ -402,23 +386,23 @@ func planTask(t *registry.Task, now time.Time, containers *containerSweep) (swee
 		// The earlier tool's entry: it has no supervisor to die. Its process
 		// is left alone while it is the recorded one; the record is closed
 		// when it is gone or the pid now belongs to someone else.
-		if supervise.CommandAlive(t) {
+		if launch.CommandAlive(t) {
 			return sweepEvent{}, false
 		}
 		return sweepEvent{Action: "lost", Status: registry.StatusFailed, Reason: registry.ReasonLost,
 			Detail: fmt.Sprintf("pid %d is gone or is another process now; record closed, nothing signalled", pidOf(t))}, true
 	}
-	switch supervise.SupervisorLiveness(t) {
+	switch launch.SupervisorLiveness(t) {
 	case supervise.Elsewhere:
 		return sweepEvent{}, false // another host's or PID namespace's: its pids mean nothing here
 	case supervise.Alive:
-		if !supervise.Overdue(t, now, 30*time.Second) {
+		if !t.Overdue(now, 30*time.Second) {
 			return sweepEvent{}, false // healthy
 		}
-		return sweepEvent{Action: "overdue", Status: registry.StatusFailed, Reason: registry.ReasonTimeout, tree: supervise.TaskTree(t),
+		return sweepEvent{Action: "overdue", Status: registry.StatusFailed, Reason: registry.ReasonTimeout, tree: launch.TaskTree(t),
 			Detail: fmt.Sprintf("past its deadline %s though supervisor %d lives", t.Deadline, t.Supervisor.PID)}, true
 	}
-	tree := supervise.TaskTree(t)
+	tree := launch.TaskTree(t)
 	kept := ""
 	if t.KeepDescendants {
 		kept = "; what its command left behind is kept (--keep-descendants or the timeout drop-in)"
@@ -462,7 +446,7 @@ func endEvent(ev *sweepEvent, grace time.Duration) {
 // records: the supervisor died between fork and write. Runs that keep
 // what they leave behind are never ended.
 func sweepUntracked(c *census, o sweepOptions, rep *sweepReport) []sweepEvent {
-	tagged, err := supervise.TaggedProcesses(launch.EnvRunID, launch.EnvTaskID, launch.EnvSupervisor)
+	tagged, err := supervise.TaggedProcesses(supervise.EnvRunID, supervise.EnvTaskID, supervise.EnvSupervisor)
 	if err != nil {
 		rep.Errors = append(rep.Errors, fmt.Sprintf("scan processes: %v", err))
 		return nil
@@ -477,7 +461,7 @@ func sweepUntracked(c *census, o sweepOptions, rep *sweepReport) []sweepEvent {
 		}
 		ev := sweepEvent{Action: "untracked", ID: g.TaskID, RunID: run, DryRun: o.dryRun,
 			Detail: fmt.Sprintf("%d process(es) of run %s (task %s) outlived supervisor %d, and no registry records the run", len(g.Procs), run, g.TaskID, g.Supervisor.PID),
-			tree:   &supervise.Tree{Tag: launch.RunTag(run), OwnOnly: true}}
+			tree:   &supervise.Tree{Tag: supervise.RunTag(run), OwnOnly: true}}
 		if !o.dryRun {
 			endEvent(&ev, o.grace)
 		}

@@ -3,46 +3,70 @@ package main
 import (
 	"strings"
 
-	"github.com/watchdog-run/watchdog/internal/cli"
+	"github.com/urfave/cli/v2"
 )
 
-// commands wires every subcommand; each lives in its own cmd_*.go file.
+// commands wires every subcommand, by category as `watchdog --help` lists
+// them; each lives in its own cmd_*.go file.
 func commands() []*cli.Command {
-	return []*cli.Command{
-		execCommand,
-		dockerRunCommand,
-		listCommand,
-		checkCommand,
-		killCommand,
-		sweepCommand,
-		rehydrateCommand,
-		reportCommand,
-		statsCommand,
-		cleanupCommand,
-		registerCommand,
-		shimCommand,
-		runCommand,
+	var all []*cli.Command
+	for _, cat := range []struct {
+		name string
+		cmds []*cli.Command
+	}{
+		// urfave/cli lists categories in name order.
+		{"Run", []*cli.Command{execCommand, dockerRunCommand, killCommand}},
+		{"See what runs", []*cli.Command{listCommand, checkCommand, reportCommand, statsCommand, rehydrateCommand}},
+		{"Set up", []*cli.Command{shimCommand, completionCommand}},
+		{"Sweep and tidy", []*cli.Command{sweepCommand, runCommand, cleanupCommand, registerCommand}},
+	} {
+		for _, c := range cat.cmds {
+			c.Category = cat.name
+		}
+		all = append(all, cat.cmds...)
 	}
+	return all
 }
+
+// completionFlag is how the shell completion scripts ask for candidates.
+const completionFlag = "--generate-bash-completion"
 
 // positionalCommands take an id; their options may come before or after it.
 var positionalCommands = map[string]bool{"check": true, "status": true, "kill": true, "register": true}
 
-// reorderArgs lets options follow the id, as people type them
-// (`watchdog check T001 --json`): the parser stops at the first positional
-// argument, so the options after it are moved in front of it. A "--" ends
-// the options as usual.
+// reorderArgs rearranges argv into the shape urfave/cli parses, so that
+// people can type options where they do:
+//
+//   - a --registry given before the command name is moved after it, where
+//     the command's own --registry (which also reads WATCHDOG_REGISTRY)
+//     takes it: an option on the line then always beats the environment;
+//   - options may follow a task id (`watchdog check T001 --json`): the
+//     parser stops at the first positional argument, so the options after
+//     it are moved in front of it. A "--" ends the options as usual.
+//
+// Shell completion asks about the words as typed, so its requests are left
+// alone.
 func reorderArgs(args []string, cmds []*cli.Command) []string {
 	i := commandIndex(args)
-	if i >= len(args) || !positionalCommands[args[i]] {
+	if i >= len(args) || args[i-1] == "--" || args[len(args)-1] == completionFlag {
 		return args
 	}
 	cmd := findCommand(cmds, args[i])
 	if cmd == nil {
 		return args
 	}
-	var flags, pos []string
+	global, registryOpts := args[1:i], []string(nil)
+	if hasFlag(cmd, "registry") {
+		global, registryOpts = splitRegistry(global)
+	}
+	out := append([]string{args[0]}, global...)
+	out = append(out, args[i])
+	out = append(out, registryOpts...)
 	rest := args[i+1:]
+	if !positionalCommands[args[i]] {
+		return append(out, rest...)
+	}
+	var flags, pos []string
 	for j := 0; j < len(rest); j++ {
 		a := rest[j]
 		switch {
@@ -59,13 +83,29 @@ func reorderArgs(args []string, cmds []*cli.Command) []string {
 			pos = append(pos, a)
 		}
 	}
-	out := append([]string{}, args[:i+1]...)
 	out = append(out, flags...)
 	if len(pos) > 0 {
 		out = append(out, "--")
 		out = append(out, pos...)
 	}
 	return out
+}
+
+// splitRegistry separates the --registry options (every form the parser
+// accepts) from the other global options.
+func splitRegistry(global []string) (rest, registry []string) {
+	for j := 0; j < len(global); j++ {
+		switch a := global[j]; {
+		case a == "--registry" || a == "-registry":
+			registry = append(registry, global[j:min(j+2, len(global))]...)
+			j++
+		case strings.HasPrefix(a, "--registry=") || strings.HasPrefix(a, "-registry="):
+			registry = append(registry, a)
+		default:
+			rest = append(rest, a)
+		}
+	}
+	return rest, registry
 }
 
 // commandIndex is where the command name stands in args, after the global
@@ -99,6 +139,18 @@ func findCommand(cmds []*cli.Command, name string) *cli.Command {
 		}
 	}
 	return nil
+}
+
+// hasFlag reports whether cmd has a flag of that name.
+func hasFlag(cmd *cli.Command, name string) bool {
+	for _, f := range cmd.Flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // takesValue reports whether the named flag of cmd expects a value.

@@ -9,7 +9,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/watchdog-run/watchdog/internal/cli"
+	"github.com/urfave/cli/v2"
+	"github.com/watchdog-run/watchdog/launch"
 	"github.com/watchdog-run/watchdog/registry"
 	"github.com/watchdog-run/watchdog/supervise"
 )
@@ -39,9 +40,9 @@ func dockerHelper() (string, error) {
 func execDockerHelper(args []string) error {
 	p, err := dockerHelper()
 	if err != nil {
-		return failf("install both binaries together (make build puts them in bin/)", "%v", err)
+		return launch.Failf("install both binaries together (make build puts them in bin/)", "%v", err)
 	}
-	return fail(syscall.Exec(p, append([]string{dockerHelperName}, args...), os.Environ()), "")
+	return launch.Fail(syscall.Exec(p, append([]string{dockerHelperName}, args...), os.Environ()), "")
 }
 
 // killContainer stops a docker task's container (signal, grace, kill) and
@@ -52,7 +53,7 @@ func killContainer(c *cli.Context, t *registry.Task, sig syscall.Signal, grace t
 	}
 	p, err := dockerHelper()
 	if err != nil {
-		return failf("install both binaries together", "%v", err)
+		return launch.Failf("install both binaries together", "%v", err)
 	}
 	ref := t.Docker.ContainerID
 	if ref == "" {
@@ -61,7 +62,7 @@ func killContainer(c *cli.Context, t *registry.Task, sig syscall.Signal, grace t
 	cmd := exec.Command(p, "stop-container", "--signal", supervise.SignalName(sig), "--grace", grace.String(), ref)
 	cmd.Stdout, cmd.Stderr = c.App.Writer, c.App.ErrWriter
 	if err := cmd.Run(); err != nil {
-		return fail(fmt.Errorf("stop container %s: %w", ref, err), "")
+		return launch.Fail(fmt.Errorf("stop container %s: %w", ref, err), "")
 	}
 	return nil
 }

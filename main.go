@@ -3,16 +3,15 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 
-	"github.com/watchdog-run/watchdog/internal/cli"
+	"github.com/urfave/cli/v2"
 	"github.com/watchdog-run/watchdog/internal/phase"
+	"github.com/watchdog-run/watchdog/launch"
 	"github.com/watchdog-run/watchdog/registry"
 	"github.com/watchdog-run/watchdog/shims"
 	"github.com/watchdog-run/watchdog/supervise"
@@ -46,6 +45,13 @@ func run(args []string, stderr io.Writer) (int, syscall.Signal) {
 			return pathShimMain(args, dir)
 		}
 	}
+	// An empty variable means unset, as registry.Path and the shims read
+	// them; urfave/cli would take it as a value.
+	for _, k := range []string{registry.EnvPath, "WATCHDOG_TIMEOUT"} {
+		if v, ok := os.LookupEnv(k); ok && v == "" {
+			os.Unsetenv(k)
+		}
+	}
 	if subcommand(args) == "exec" {
 		supervise.SubscribeEarly(false)
 	}
@@ -54,18 +60,9 @@ func run(args []string, stderr io.Writer) (int, syscall.Signal) {
 	if err == nil {
 		return 0, 0
 	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.msg != "" {
-			fmt.Fprintf(stderr, "watchdog: %s\n", ee.msg)
-		}
-		if ee.hint != "" {
-			fmt.Fprintf(stderr, "watchdog: hint: %s\n", ee.hint)
-		}
-		return ee.code, ee.sig
-	}
-	fmt.Fprintf(stderr, "watchdog: %s\n", err)
-	return supervise.ExitInternal, 0
+	ee := launch.AsExit(err)
+	ee.Report(stderr, "watchdog")
+	return ee.Code, ee.Signal
 }
 
 // subcommand is the command name in args, after the global options.
@@ -76,31 +73,6 @@ func subcommand(args []string) string {
 	return ""
 }
 
-// exitError carries an exit status (and message) from an action to main.
-type exitError struct {
-	code int
-	sig  syscall.Signal // die of this signal instead of exiting
-	msg  string
-	hint string
-}
-
-func (e *exitError) Error() string { return e.msg }
-
-// fail is the watchdog's own failure: exit 125 with a message and a hint.
-func fail(err error, hint string) error {
-	var pe *registry.PermError
-	if errors.As(err, &pe) && hint == "" {
-		hint = pe.Hint
-	}
-	return &exitError{code: supervise.ExitInternal, msg: err.Error(), hint: hint}
-}
-
-func failf(hint, format string, a ...any) error {
-	return &exitError{code: supervise.ExitInternal, msg: fmt.Sprintf(format, a...), hint: hint}
-}
-
-func exitCode(code int) error { return &exitError{code: code} }
-
 func newApp(stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:    "watchdog",
@@ -110,26 +82,36 @@ func newApp(stderr io.Writer) *cli.App {
 			"or --registry / WATCHDOG_REGISTRY). Exit statuses follow GNU timeout: the command's own,\n" +
 			"124 timed out, 137 killed after the grace, 125 the watchdog failed, 126 not executable,\n" +
 			"127 not found.",
-		Flags:        []cli.Flag{registryFlag},
-		Commands:     commands(),
-		ErrWriter:    stderr,
-		OnUsageError: usageError,
+		Flags:                []cli.Flag{registryFlag},
+		Commands:             commands(),
+		ErrWriter:            stderr,
+		EnableBashCompletion: true,
+		OnUsageError:         usageError,
+		// Errors come back to run, which reports them and returns the
+		// status: nothing below main calls os.Exit.
+		ExitErrHandler: func(*cli.Context, error) {},
 	}
 }
 
 // usageError turns a flag-parsing error into exit 125 with a pointer to help.
 func usageError(c *cli.Context, err error, _ bool) error {
-	var names []string
-	for _, x := range c.Lineage() {
-		names = append([]string{x.Command.Name}, names...)
+	name := "watchdog"
+	if c.Command != nil && c.Command.Name != "" {
+		name = "watchdog " + c.Command.FullName()
 	}
-	return failf("run '"+strings.Join(names, " ")+" --help' for usage", "%v", err)
+	return launch.Failf("run '"+name+" --help' for usage", "%v", err)
 }
 
 var registryFlag = &cli.StringFlag{
-	Name:  "registry",
-	Usage: "registry file `PATH` (default: $WATCHDOG_REGISTRY, else " + registry.DefaultPath + ")",
+	Name:    "registry",
+	Usage:   "registry file `PATH` (default " + registry.DefaultPath + ")",
+	EnvVars: []string{registry.EnvPath},
 }
+
+// registryPath is the registry named by --registry (before or after the
+// command name: reorderArgs brings it to the command), WATCHDOG_REGISTRY or
+// the default: registry.Path.
+func registryPath(c *cli.Context) string { return registry.Path(c.String("registry")) }
 
 // openStore opens the registry named by --registry (after the command name
 // or before it), WATCHDOG_REGISTRY, or the default, creating its directory.
@@ -144,9 +126,8 @@ func openStoreForReading(c *cli.Context) (*registry.Store, error) {
 func openStoreWith(c *cli.Context, open func(string) (*registry.Store, error)) (*registry.Store, error) {
 	s, err := open(registryPath(c))
 	if err != nil {
-		return nil, fail(err, "")
+		return nil, launch.Fail(err, "")
 	}
 	s.Warn = func(msg string) { fmt.Fprintf(c.App.ErrWriter, "watchdog: warning: %s\n", msg) }
-	s.Archive = true
 	return s, nil
 }

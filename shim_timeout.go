@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"syscall"
 
 	"github.com/watchdog-run/watchdog/launch"
@@ -38,7 +37,7 @@ func timeoutMain(args []string) (int, syscall.Signal) {
 	m := runMode{prog: prog, stderr: os.Stderr, coreutils: true, bestEffort: true, quote: supervise.LocaleQuote}
 	runID := launch.NewRunID()
 	o := &execOptions{
-		id:         "timeout-" + runID[:8],
+		id:         launch.DefaultID("timeout", runID),
 		argv:       ta.Argv,
 		timeout:    ta.Duration,
 		killAfter:  ta.KillAfter,
@@ -48,31 +47,21 @@ func timeoutMain(args []string) (int, syscall.Signal) {
 		verbose:    ta.Verbose,
 	}
 	err = superviseTask(shimStore(m), o, runID, m)
-	var ee *exitError
+	var ee *launch.ExitError
 	if !errors.As(err, &ee) {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", prog, err)
 		return supervise.ExitInternal, 0
 	}
-	if ee.msg != "" {
-		fmt.Fprintf(os.Stderr, "%s: %s\n", prog, ee.msg)
+	if ee.Msg != "" {
+		fmt.Fprintf(os.Stderr, "%s: %s\n", prog, ee.Msg)
 	}
-	return ee.code, ee.sig
+	return ee.Code, ee.Signal
 }
 
-// shimStore is the registry a shim records in: WATCHDOG_REGISTRY; else the
-// project's .claude/process_registry.json when .claude/ exists here; else
-// the user's own under $XDG_STATE_HOME/watchdog/ (a drop-in must not leave
-// .claude/ directories wherever scripts call timeout). Trouble is a
-// warning and the run goes on unrecorded.
+// shimStore is the registry a drop-in run records in (registry.DropInPath).
+// Trouble is a warning and the run goes on unrecorded.
 func shimStore(m runMode) *registry.Store {
-	path := os.Getenv("WATCHDOG_REGISTRY")
-	if path == "" {
-		if fi, err := os.Stat(filepath.Dir(registry.DefaultPath)); err == nil && fi.IsDir() {
-			path = registry.DefaultPath
-		} else if idx := registry.IndexPath(); idx != "" {
-			path = filepath.Join(filepath.Dir(idx), "process_registry.json")
-		}
-	}
+	path := registry.DropInPath()
 	if path == "" {
 		return nil
 	}
@@ -81,6 +70,5 @@ func shimStore(m runMode) *registry.Store {
 		m.warn("running without a record: %v", err)
 		return nil
 	}
-	s.Archive = true
 	return s
 }

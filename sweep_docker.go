@@ -8,8 +8,8 @@ import (
 	"os/exec"
 	"strings"
 
+	"github.com/watchdog-run/watchdog/launch"
 	"github.com/watchdog-run/watchdog/registry"
-	"github.com/watchdog-run/watchdog/supervise"
 )
 
 // containerEvent is what watchdog-docker's sweep reports for one container.
@@ -91,7 +91,7 @@ func sweepContainers(o sweepOptions, rep *sweepReport, need bool) *containerSwee
 // planContainerTask decides what sweep records for a running docker task;
 // the containers themselves were handled by sweepContainers.
 func planContainerTask(t *registry.Task, cs *containerSweep) (sweepEvent, bool) {
-	if supervise.RecordedElsewhere(t) {
+	if launch.RecordedElsewhere(t) {
 		return sweepEvent{}, false
 	}
 	if ev, ok := cs.byRun[t.RunID]; ok && t.RunID != "" {
@@ -102,7 +102,7 @@ func planContainerTask(t *registry.Task, cs *containerSweep) (sweepEvent, bool) 
 		return sweepEvent{Action: ev.Action, Status: registry.StatusFailed, Reason: reason,
 			Detail: fmt.Sprintf("container %s: %s", ev.ContainerName, ev.Detail)}, true
 	}
-	if supervise.SupervisorAlive(t) || !cs.reachable {
+	if launch.SupervisorAlive(t) || !cs.reachable {
 		return sweepEvent{}, false // healthy, or the engine cannot tell us
 	}
 	name := ""

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/watchdog-run/watchdog/launch"
 	"github.com/watchdog-run/watchdog/registry"
 	"github.com/watchdog-run/watchdog/supervise"
 )
@@ -105,10 +106,10 @@ func newView(id string, t *registry.Task, snap *snapshot, withProcs bool) taskVi
 		v.RemainingSeconds = &left
 	}
 	if s := t.Supervisor; s != nil {
-		v.Supervisor = &supervisorView{PID: s.PID, Host: s.Host, Alive: supervise.SupervisorAlive(t)}
+		v.Supervisor = &supervisorView{PID: s.PID, Host: s.Host, Alive: launch.SupervisorAlive(t)}
 	}
 	if t.Status == registry.StatusRunning && t.Native != nil {
-		live, _ := supervise.TaskTree(t).MembersIn(snap.procs)
+		live, _ := launch.TaskTree(t).MembersIn(snap.procs)
 		v.ProcessCount = len(live)
 		v.Alive = len(live) > 0
 		var ticks uint64

@@ -36,7 +36,7 @@ type Store struct {
 	// dropped: a quarantine must not go unreported.
 	Warn func(msg string)
 	// Archive moves old finished tasks to the history file on every Update
-	// that changes something (see KeepFinished).
+	// that changes something (see KeepFinished). Open turns it on.
 	Archive bool
 
 	syncOnce   sync.Once
@@ -74,7 +74,7 @@ func open(path string, create bool) (*Store, error) {
 	if lock == base {
 		lock = base + ".lock"
 	}
-	s := &Store{Path: path, LockPath: filepath.Join(dir, lock)}
+	s := &Store{Path: path, LockPath: filepath.Join(dir, lock), Archive: true}
 	fi, err := os.Lstat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

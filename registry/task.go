@@ -113,6 +113,17 @@ func (t *Task) Completed() time.Time { return parseTime(t.CompletedAt) }
 // DeadlineTime parses Deadline; the zero time if there is none.
 func (t *Task) DeadlineTime() time.Time { return parseTime(t.Deadline) }
 
+// Overdue reports whether the task is past its deadline plus its grace
+// plus slack at now: its supervisor should have ended it by then.
+func (t *Task) Overdue(now time.Time, slack time.Duration) bool {
+	d := t.DeadlineTime()
+	if d.IsZero() {
+		return false
+	}
+	grace := time.Duration(t.KillAfter * float64(time.Second))
+	return now.After(d.Add(grace + slack))
+}
+
 // Finished reports whether the task has a final status.
 func (t *Task) Finished() bool { return t.Status != StatusRunning }
 

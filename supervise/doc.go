@@ -1,4 +1,6 @@
-// Package supervise watches a task: the deadline, signal forwarding, the
+// Package supervise is the process layer: it resolves a command as a shell
+// would and starts it in a new session with the task's identity tags
+// (spawn.go), then watches it: the deadline, signal forwarding, the
 // TERM → grace → KILL escalation, exit statuses in the coreutils `timeout`
 // convention, containment of the whole process tree, and sweep.
 //
@@ -12,5 +14,6 @@
 // processes by their run tag) is Linux-only. On macOS the package builds,
 // and the process group of the command is what is contained.
 //
-// The package does not read or write the registry; callers do.
+// The package imports neither the registry nor package launch: callers
+// describe a recorded task to it as a Recorded value.
 package supervise

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/watchdog-run/watchdog/internal/phase"
-	"github.com/watchdog-run/watchdog/launch"
 )
 
 // Exit statuses of the coreutils `timeout` convention.
@@ -33,7 +32,7 @@ func terminating(s syscall.Signal) bool {
 
 // Config is one supervised run.
 type Config struct {
-	Spec      launch.Spec
+	Spec      Spec
 	Timeout   time.Duration  // 0: no deadline
 	KillAfter time.Duration  // grace before KILL; 0: never KILL the command
 	Signal    syscall.Signal // sent at the deadline; 0 is signal 0 (nothing), as in coreutils
@@ -101,7 +100,7 @@ type Result struct {
 type Supervisor struct {
 	cfg      Config
 	sigs     chan os.Signal
-	proc     *launch.Process
+	proc     *Process
 	started  Started
 	tree     *Tree
 	reaped   bool
@@ -142,7 +141,7 @@ func (s *Supervisor) Start() (Started, error) {
 	spec := s.cfg.Spec
 	spec.NewSession = !s.cfg.Foreground && !s.cfg.Coreutils
 	phase.Mark("fork")
-	p, err := launch.Start(spec)
+	p, err := Start(spec)
 	phase.Mark("command exec'd")
 	if err != nil {
 		s.Close()

@@ -18,7 +18,7 @@ import (
 	dockercontainer "github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
 	units "github.com/docker/go-units"
-	"github.com/watchdog-run/watchdog/internal/cli"
+	"github.com/urfave/cli/v2"
 	"github.com/watchdog-run/watchdog/launch"
 	"github.com/watchdog-run/watchdog/launch/container"
 	"github.com/watchdog-run/watchdog/registry"
@@ -41,15 +41,10 @@ const exitNoEngine = 3
 // removed meanwhile, the record is closed as failed/lost instead.)
 const ExitEngineLost = 122
 
-type exitError struct {
-	code int
-	msg  string
-	hint string
+// fail ends the invocation with code, a message and a hint.
+func fail(code int, msg, hint string) error {
+	return &launch.ExitError{Code: code, Msg: msg, Hint: hint}
 }
-
-func (e *exitError) Error() string { return e.msg }
-
-func fail(code int, msg, hint string) error { return &exitError{code: code, msg: msg, hint: hint} }
 
 func main() {
 	app := &cli.App{
@@ -59,24 +54,15 @@ func main() {
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return fail(125, err.Error(), "run 'watchdog docker-run --help' for usage")
 		},
-		Commands: []*cli.Command{runCommand, stopCommand, sweepCommand, usageCommand},
+		Commands:       []*cli.Command{runCommand, stopCommand, sweepCommand, usageCommand},
+		ExitErrHandler: func(*cli.Context, error) {}, // main reports and exits
+
 	}
-	err := app.Run(os.Args)
-	if err == nil {
-		os.Exit(0)
+	if err := app.Run(os.Args); err != nil {
+		ee := launch.AsExit(err)
+		ee.Report(os.Stderr, "watchdog")
+		os.Exit(ee.Code)
 	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.msg != "" {
-			fmt.Fprintf(os.Stderr, "watchdog: %s\n", ee.msg)
-		}
-		if ee.hint != "" {
-			fmt.Fprintf(os.Stderr, "watchdog: hint: %s\n", ee.hint)
-		}
-		os.Exit(ee.code)
-	}
-	fmt.Fprintf(os.Stderr, "watchdog: %v\n", err)
-	os.Exit(125)
 }
 
 var runCommand = &cli.Command{
@@ -120,7 +106,7 @@ watchdog sweep finishes it). Images are never pulled.`,
 		&cli.StringSliceFlag{Name: "label", Aliases: []string{"l"}, Usage: "`KEY=VALUE` label (repeatable)"},
 		&cli.BoolFlag{Name: "preserve-status", Usage: "exit with the container's code even when it timed out"},
 		&cli.BoolFlag{Name: "verbose", Usage: "say on stderr when a signal is sent"},
-		&cli.StringFlag{Name: "registry", Usage: "registry file `PATH`"},
+		&cli.StringFlag{Name: "registry", Usage: "registry file `PATH`", EnvVars: []string{registry.EnvPath}},
 	},
 	Action: runAction,
 }
@@ -132,7 +118,7 @@ func runAction(c *cli.Context) error {
 	runID := launch.NewRunID()
 	id := c.String("id")
 	if id == "" {
-		id = "task-" + runID[:8]
+		id = launch.DefaultID("task", runID)
 	} else if err := registry.ValidateID(id); err != nil {
 		return fail(125, err.Error(), "")
 	}
@@ -192,7 +178,7 @@ func runAction(c *cli.Context) error {
 		}
 		o.Env = append(o.Env, kv)
 	}
-	o.Env = append(o.Env, launch.EnvTaskID+"="+id, launch.RunTag(runID))
+	o.Env = append(o.Env, supervise.EnvTaskID+"="+id, supervise.RunTag(runID))
 	for _, v := range c.StringSlice("volume") {
 		b, err := bind(v)
 		if err != nil {
@@ -209,14 +195,7 @@ func runAction(c *cli.Context) error {
 		userLabels[k] = v
 	}
 
-	regPath := c.String("registry")
-	if regPath == "" {
-		regPath = os.Getenv("WATCHDOG_REGISTRY")
-	}
-	if regPath == "" {
-		regPath = registry.DefaultPath
-	}
-	store, err := registry.Open(regPath)
+	store, err := registry.Open(registry.Path(c.String("registry")))
 	if err != nil {
 		var pe *registry.PermError
 		hint := ""
@@ -225,8 +204,6 @@ func runAction(c *cli.Context) error {
 		}
 		return fail(125, err.Error(), hint)
 	}
-	store.Warn = func(msg string) { fmt.Fprintf(os.Stderr, "watchdog: warning: %s\n", msg) }
-	store.Archive = true
 	absReg, _ := filepath.Abs(store.Path)
 
 	self, ticks := supervise.Self()
@@ -258,7 +235,7 @@ func runAction(c *cli.Context) error {
 	defer cli.Close()
 
 	task := &registry.Task{
-		Mode: registry.ModeDocker, Command: launch.DisplayCommand(append([]string{o.Image}, o.Cmd...)), Status: registry.StatusRunning,
+		Mode: registry.ModeDocker, Command: supervise.DisplayCommand(append([]string{o.Image}, o.Cmd...)), Status: registry.StatusRunning,
 		StartedAt: registry.FormatTime(now), ConstitutionRules: []string{}, RunID: runID, Argv: append([]string{o.Image}, o.Cmd...),
 		Labels: userLabels, Docker: &registry.Docker{ContainerName: o.Name, ResourceLimits: limits, Image: o.Image},
 		Supervisor: &registry.Proc{PID: self, StartTicks: ticks, Host: host, BootID: supervise.BootID(), PIDNS: supervise.PIDNamespace(),
@@ -277,7 +254,7 @@ func runAction(c *cli.Context) error {
 		task.Docker.ContainerID = cid
 		err := store.Update(func(r *registry.Registry) error {
 			if t, err := r.Get(id); err == nil && t != nil && t.Status == registry.StatusRunning &&
-				(supervise.SupervisorAlive(t) || supervise.CommandAlive(t)) {
+				(launch.SupervisorAlive(t) || launch.CommandAlive(t)) {
 				return fail(125, fmt.Sprintf("task %q is already running", id), "choose another --id, or stop it first: watchdog kill "+id)
 			}
 			r.Put(id, task)
@@ -307,7 +284,7 @@ func runAction(c *cli.Context) error {
 		if errors.As(runErr, &se) {
 			return fail(se.Code, se.Msg, se.Hint)
 		}
-		var ee *exitError
+		var ee *launch.ExitError
 		if errors.As(runErr, &ee) {
 			return ee
 		}
@@ -328,7 +305,7 @@ func runAction(c *cli.Context) error {
 	if res.ExitCode == 0 {
 		return nil
 	}
-	return &exitError{code: res.ExitCode}
+	return launch.Exit(res.ExitCode)
 }
 
 // engineLost reports a container that started before the engine was lost

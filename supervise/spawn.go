@@ -1,4 +1,4 @@
-package launch
+package supervise
 
 import (
 	"errors"
@@ -25,19 +25,19 @@ const (
 	ExitNotFound      = 127
 )
 
-// Error is a command that could not be started. Code is 127 when it was not
+// StartError is a command that could not be started. Code is 127 when it was not
 // found and 126 when it was found but could not be executed.
-type Error struct {
+type StartError struct {
 	Name string
 	Err  error
 	Code int
 }
 
-func (e *Error) Error() string {
+func (e *StartError) Error() string {
 	return fmt.Sprintf("failed to run command %s: %s", quote(e.Name), Strerror(e.Err))
 }
 
-func (e *Error) Unwrap() error { return e.Err }
+func (e *StartError) Unwrap() error { return e.Err }
 
 // Resolve finds a command as execvp(3) does: a name with a slash is used as
 // it is; otherwise each PATH entry is tried (an empty PATH means
@@ -46,11 +46,11 @@ func (e *Error) Unwrap() error { return e.Err }
 // non-executable files were.
 func Resolve(name string) (string, error) {
 	if name == "" {
-		return "", &Error{Name: name, Err: syscall.ENOENT, Code: ExitNotFound}
+		return "", &StartError{Name: name, Err: syscall.ENOENT, Code: ExitNotFound}
 	}
 	if strings.Contains(name, "/") {
 		if err := executable(name); err != nil {
-			return "", err.(*Error)
+			return "", err.(*StartError)
 		}
 		return name, nil
 	}
@@ -68,29 +68,29 @@ func Resolve(name string) (string, error) {
 		if err == nil {
 			return cand, nil
 		}
-		if e := err.(*Error); e.Code == ExitNotExecutable && denied == nil {
-			denied = &Error{Name: name, Err: e.Err, Code: e.Code}
+		if e := err.(*StartError); e.Code == ExitNotExecutable && denied == nil {
+			denied = &StartError{Name: name, Err: e.Err, Code: e.Code}
 		}
 	}
 	if denied != nil {
 		return "", denied
 	}
-	return "", &Error{Name: name, Err: syscall.ENOENT, Code: ExitNotFound}
+	return "", &StartError{Name: name, Err: syscall.ENOENT, Code: ExitNotFound}
 }
 
 func executable(path string) error {
 	var st syscall.Stat_t
 	if err := syscall.Stat(path, &st); err != nil {
 		if err == syscall.ENOENT || err == syscall.ENOTDIR {
-			return &Error{Name: path, Err: err, Code: ExitNotFound}
+			return &StartError{Name: path, Err: err, Code: ExitNotFound}
 		}
-		return &Error{Name: path, Err: err, Code: ExitNotExecutable}
+		return &StartError{Name: path, Err: err, Code: ExitNotExecutable}
 	}
 	if st.Mode&syscall.S_IFMT == syscall.S_IFDIR {
-		return &Error{Name: path, Err: syscall.EACCES, Code: ExitNotExecutable}
+		return &StartError{Name: path, Err: syscall.EACCES, Code: ExitNotExecutable}
 	}
 	if err := syscall.Access(path, 1 /* X_OK */); err != nil {
-		return &Error{Name: path, Err: err, Code: ExitNotExecutable}
+		return &StartError{Name: path, Err: err, Code: ExitNotExecutable}
 	}
 	return nil
 }
@@ -149,17 +149,9 @@ func Start(s Spec) (*Process, error) {
 		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ENOTDIR) {
 			code = ExitNotFound
 		}
-		return nil, &Error{Name: s.Argv[0], Err: err, Code: code}
+		return nil, &StartError{Name: s.Argv[0], Err: err, Code: code}
 	}
 	return &Process{PID: pid}, nil
-}
-
-// quote renders a name as coreutils does in the C locale: 'name'.
-func quote(s string) string {
-	if strings.ContainsAny(s, "'\n\t\x00") {
-		return fmt.Sprintf("%q", s)
-	}
-	return "'" + s + "'"
 }
 
 // Strerror renders an errno as C's strerror does ("No such file or

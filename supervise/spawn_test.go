@@ -1,7 +1,6 @@
-package launch
+package supervise
 
 import (
-	"strings"
 	"testing"
 )
 
@@ -18,19 +17,5 @@ func TestDisplayCommand(t *testing.T) {
 		if got := DisplayCommand(c.argv); got != c.want {
 			t.Errorf("DisplayCommand(%q) = %s, want %s", c.argv, got, c.want)
 		}
-	}
-}
-
-func TestNewRunID(t *testing.T) {
-	seen := map[string]bool{}
-	for i := 0; i < 1000; i++ {
-		id := NewRunID()
-		if len(id) != 36 || id[8] != '-' || id[13] != '-' || id[18] != '-' || id[23] != '-' || id[14] != '4' || !strings.ContainsRune("89ab", rune(id[19])) {
-			t.Fatalf("not a version 4 UUID: %q", id)
-		}
-		if seen[id] {
-			t.Fatalf("repeated run id %q", id)
-		}
-		seen[id] = true
 	}
 }
