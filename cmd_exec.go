@@ -202,7 +202,7 @@ func superviseTask(store *registry.Store, o *execOptions, runID string, m runMod
 		Verbose:         verbose,
 		ProgName:        m.prog,
 		Tag:             tag,
-		Fault:           faultHook,
+		Fault:           launch.FaultHook,
 		Coreutils:       m.coreutils,
 		// A supervisor that is still waiting after a second will wait long:
 		// give back the pages of code its start-up used. Quick commands

@@ -300,7 +300,9 @@ func sweepRegistry(path string, o sweepOptions, containers *containerSweep, rep 
 			endEvent(ev, o.grace)
 		}
 	}
-	fault("sweep-before-record")
+	if launch.FaultHook != nil {
+		launch.FaultHook("sweep-before-record") // moves into launch with the sweep engine
+	}
 	err = store.Update(func(r *registry.Registry) error {
 		at := registry.FormatTime(time.Now())
 		for i := range evs {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/watchdog-run/watchdog/launch"
 	"github.com/watchdog-run/watchdog/registry"
 	"github.com/watchdog-run/watchdog/supervise"
 )
@@ -102,7 +103,7 @@ func TestSweepReportsOnlyWhatItRecorded(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Between the sweep's plan and its update, the task completes.
-	faultHook = func(point string) {
+	launch.FaultHook = func(point string) {
 		if point != "sweep-before-record" {
 			return
 		}
@@ -113,7 +114,7 @@ func TestSweepReportsOnlyWhatItRecorded(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	defer func() { faultHook = nil }()
+	defer func() { launch.FaultHook = nil }()
 
 	var rep sweepReport
 	evs, err := sweepRegistry(reg, sweepOptions{grace: time.Second}, &containerSweep{}, &rep)
@@ -132,7 +133,7 @@ func TestSweepReportsOnlyWhatItRecorded(t *testing.T) {
 	}
 
 	// The same sweep without the race marks it, and says so.
-	faultHook = nil
+	launch.FaultHook = nil
 	if err := put(running); err != nil {
 		t.Fatal(err)
 	}
