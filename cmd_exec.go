@@ -446,13 +446,3 @@ func supervisorPID(t *registry.Task) int {
 	}
 	return 0
 }
-
-// faultHook is nil in the watchdog; tests set it to stop the supervisor at
-// chosen points of its life, or to act at chosen points of a sweep.
-var faultHook func(point string)
-
-func fault(point string) {
-	if faultHook != nil {
-		faultHook(point)
-	}
-}
