@@ -6,11 +6,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shirou/gopsutil/v3/process"
 	"golang.org/x/sys/unix"
 )
 
 // ProcStat is what the watchdog reads about one process. On macOS
-// StartTicks is the start time in microseconds since the epoch.
+// StartTicks is the start time in microseconds since the epoch and CPUTicks
+// are microseconds too. ReadProc and Snapshot leave CPUTicks and RSSPages
+// zero and State coarse (the kernel's R, S, T or Z); FillFigures reads them.
 type ProcStat struct {
 	PID        int
 	PPID       int
@@ -26,7 +29,9 @@ type ProcStat struct {
 // Zombie reports whether the process has exited and awaits its parent.
 func (p ProcStat) Zombie() bool { return p.State == 'Z' }
 
-// ReadProc reads one process from the kernel.
+// ReadProc reads one process's identity from the kernel: one sysctl, cheap
+// enough for the loops that check identities. It leaves out the figures
+// (see FillFigures).
 func ReadProc(pid int) (ProcStat, error) {
 	var p ProcStat
 	if pid <= 0 {
@@ -43,10 +48,7 @@ func ReadProc(pid int) (ProcStat, error) {
 	p.PPID = int(k.Eproc.Ppid)
 	p.PGID = int(k.Eproc.Pgid)
 	p.UID = int(k.Eproc.Ucred.Uid)
-	p.State = 'R'
-	if k.Proc.P_stat == 5 { // SZOMB
-		p.State = 'Z'
-	}
+	p.State = kinfoState(k.Proc.P_stat)
 	tv := k.Proc.P_starttime
 	p.StartTicks = uint64(tv.Sec)*1e6 + uint64(tv.Usec)
 	return p, nil
@@ -127,7 +129,35 @@ const treeSupported = false
 // EnvValues is not available on macOS (see HasEnv).
 func EnvValues(pid int, names ...string) map[string]string { return nil }
 
-const clockTicks = 100 // CPUTicks are not read on macOS
+// clockTicks makes CPUTicks microseconds, the unit of StartTicks here.
+const clockTicks = 1_000_000
+
+func init() { readFigures = readGopsutilFigures }
+
+// readGopsutilFigures reads CPU time, resident size and state through
+// gopsutil. Built without cgo, each of them runs ps, hence only on request.
+// The figures are kept only if the pid still belongs to the same process.
+func readGopsutilFigures(p *ProcStat) {
+	proc, err := process.NewProcess(int32(p.PID))
+	if err != nil {
+		return
+	}
+	var f ProcStat
+	if t, err := proc.Times(); err == nil {
+		f.CPUTicks = cpuTicks(t.User, t.System, clockTicks)
+	}
+	if m, err := proc.MemoryInfo(); err == nil {
+		f.RSSPages = rssPages(m.RSS, PageSize)
+	}
+	f.State = p.State
+	if st, err := proc.Status(); err == nil && len(st) > 0 {
+		f.State = stateLetter(st[0], p.State)
+	}
+	if now, err := ReadProc(p.PID); err != nil || now.StartTicks != p.StartTicks {
+		return
+	}
+	p.CPUTicks, p.RSSPages, p.State = f.CPUTicks, f.RSSPages, f.State
+}
 
 // PIDNamespace is 0 on macOS: there are no PID namespaces.
 func PIDNamespace() uint64 { return 0 }
