@@ -34,7 +34,8 @@ type ProcStat struct {
 // Zombie reports whether the process has exited and awaits its parent.
 func (p ProcStat) Zombie() bool { return p.State == 'Z' || p.State == 'X' }
 
-// ReadProc reads /proc/PID/stat.
+// ReadProc reads /proc/PID/stat. Not gopsutil: this needs exact start ticks
+// and process groups, read in tight loops, where gopsutil is much slower.
 func ReadProc(pid int) (ProcStat, error) {
 	var buf [512]byte
 	return readProc(pid, buf[:])
