@@ -8,6 +8,7 @@ RELEASE_FLAGS = -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 # urfave/cli without its man-page and markdown generators (go-md2man).
 export GOFLAGS := $(GOFLAGS) -tags=urfave_cli_no_docs
 
+CLI_FUZZTIME ?= 20000x  # each execution runs a whole command in-process (about 1 ms)
 FUZZTIME ?= 1000000x  # an execution count: duration budgets can flake on Go 1.26 (golang/go#75804)
 
 .PHONY: build test bench fuzz lint cross clean
@@ -30,6 +31,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDuration$$' -fuzztime $(FUZZTIME) ./supervise
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSignal$$' -fuzztime $(FUZZTIME) ./supervise
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTimeout$$' -fuzztime $(FUZZTIME) ./shims
+	$(GO) test -run '^$$' -fuzz '^FuzzCommandLine$$' -fuzztime $(CLI_FUZZTIME) .
 
 lint:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt would change:"; gofmt -l .; exit 1; }

@@ -22,7 +22,7 @@ var version = "dev"
 
 func main() {
 	phase.Mark("main")
-	code, sig := run(os.Args, os.Stderr)
+	code, sig := run(os.Args, os.Stdout, os.Stderr)
 	phase.Mark("exit")
 	phase.Dump()
 	if sig != 0 {
@@ -34,7 +34,7 @@ func main() {
 // run executes one invocation and returns the exit status, or a signal the
 // process should die of. Nothing below it calls os.Exit, so deferred
 // unlocks and tree kills always run.
-func run(args []string, stderr io.Writer) (int, syscall.Signal) {
+func run(args []string, stdout, stderr io.Writer) (int, syscall.Signal) {
 	switch base := filepath.Base(args[0]); {
 	case base == "timeout":
 		return timeoutMain(args)
@@ -55,7 +55,7 @@ func run(args []string, stderr io.Writer) (int, syscall.Signal) {
 	if subcommand(args) == "exec" {
 		supervise.SubscribeEarly(false)
 	}
-	app := newApp(stderr)
+	app := newApp(stdout, stderr)
 	err := app.Run(reorderArgs(args, app.Commands))
 	if err == nil {
 		return 0, 0
@@ -73,7 +73,7 @@ func subcommand(args []string) string {
 	return ""
 }
 
-func newApp(stderr io.Writer) *cli.App {
+func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:    "watchdog",
 		Usage:   "run commands with a deadline, end everything they start, keep a record",
@@ -84,6 +84,7 @@ func newApp(stderr io.Writer) *cli.App {
 			"127 not found.",
 		Flags:                []cli.Flag{registryFlag},
 		Commands:             commands(),
+		Writer:               stdout,
 		ErrWriter:            stderr,
 		EnableBashCompletion: true,
 		OnUsageError:         usageError,

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// readOnlyCommands are the commands the fuzz target may reach: none of them
+// starts, signals or changes anything.
+var readOnlyCommands = map[string]bool{
+	"list": true, "ps": true, "check": true, "status": true, "stats": true, "report": true,
+	"rehydrate": true, "completion": true, "help": true, "h": true,
+}
+
+// FuzzCommandLine: whatever follows a read-only command, the watchdog does
+// not panic and ends with 0, 1 (no such task) or 125 (a usage error, a
+// registry it cannot read) — a mistake on the command line is never a crash.
+func FuzzCommandLine(f *testing.F) {
+	for _, seed := range []string{
+		"list --json", "check T1 --json", "check T1 -- --json", "check --no-such-flag",
+		"stats --registry", "--registry x.json list", "-registry=x.json ps -a",
+		"completion fish", "completion", "help check", "list -", "rehydrate --since 5m",
+		"check T1 --generate-bash-completion", "report --json extra", "--version", "--help",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		args := append([]string{"watchdog"}, strings.Fields(line)...)
+		if c := subcommand(args); c != "" && !readOnlyCommands[c] {
+			return
+		}
+		t.Chdir(t.TempDir())
+		os.Setenv("WATCHDOG_REGISTRY", filepath.Join(t.TempDir(), "r.json"))
+		defer os.Unsetenv("WATCHDOG_REGISTRY")
+		code, sig := run(args, io.Discard, io.Discard)
+		if sig != 0 || (code != 0 && code != 1 && code != 125) {
+			t.Fatalf("%q: exit %d (signal %d), want 0, 1 or 125", args, code, sig)
+		}
+	})
+}
