@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"sort"
 	"time"
@@ -144,14 +145,7 @@ func cpuPercent(cpu, start uint64, snap *snapshot) float64 {
 	return float64(cpu) / supervise.ClockTicks / life * 100
 }
 
-func round1(f float64) float64 { return float64(int64(f*10+0.5*sign(f))) / 10 }
-
-func sign(f float64) float64 {
-	if f < 0 {
-		return -1
-	}
-	return 1
-}
+func round1(f float64) float64 { return math.Round(f*10) / 10 }
 
 // loadViews reads the registry and builds the views, newest first.
 // Entries that do not decode are reported on stderr and skipped.
