@@ -71,12 +71,11 @@ type procView struct {
 type snapshot struct {
 	procs []supervise.ProcStat
 	at    time.Time
-	boot  time.Time
 }
 
 func takeSnapshot() *snapshot {
 	all, _ := supervise.Snapshot()
-	return &snapshot{procs: all, at: time.Now(), boot: supervise.StartWallTime(0)}
+	return &snapshot{procs: all, at: time.Now()}
 }
 
 func newView(id string, t *registry.Task, snap *snapshot, withProcs bool) taskView {
@@ -111,6 +110,7 @@ func newView(id string, t *registry.Task, snap *snapshot, withProcs bool) taskVi
 	}
 	if t.Status == registry.StatusRunning && t.Native != nil {
 		live, _ := launch.TaskTree(t).MembersIn(snap.procs)
+		supervise.FillFigures(live) // macOS: gopsutil; Linux: already read from /proc
 		v.ProcessCount = len(live)
 		v.Alive = len(live) > 0
 		var ticks uint64
@@ -135,10 +135,11 @@ func newView(id string, t *registry.Task, snap *snapshot, withProcs bool) taskVi
 
 // cpuPercent is a process's average CPU use over its life.
 func cpuPercent(cpu, start uint64, snap *snapshot) float64 {
-	if snap.boot.IsZero() {
+	began := supervise.StartWallTime(start) // zero when the boot time is unknown
+	if began.IsZero() {
 		return 0
 	}
-	life := snap.at.Sub(snap.boot.Add(time.Duration(start) * time.Second / supervise.ClockTicks)).Seconds()
+	life := snap.at.Sub(began).Seconds()
 	if life <= 0 {
 		return 0
 	}
