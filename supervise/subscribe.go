@@ -11,10 +11,9 @@ import (
 )
 
 // Subscribing to a signal costs a round trip to the Go runtime's
-// signal-mask thread, 50 to 80 µs per signal on a 2-core VM, and a
-// supervisor needs eight or nine: about 0.5 ms, a quarter of what
-// `timeout true` takes in all. Two things keep most of it off the path to
-// the fork:
+// signal-mask thread, and a supervisor needs eight or nine: together a
+// large share of a short run's time (README, Performance). Two things keep
+// most of it off the path to the fork:
 //
 //   - SubscribeEarly starts the subscription in the background at the top
 //     of main, so it overlaps with argument parsing and the registry read;

@@ -283,7 +283,7 @@ func (s *Supervisor) Wait() Result {
 // Close ends the supervisor's signal subscription. Wait leaves it in place:
 // a supervisor that records the end and exits stays immune to a stray
 // signal until then, and unsubscribing costs a round trip to the runtime's
-// signal thread per signal (0.2 ms for the eight, measured) that an exiting
+// signal thread per signal that an exiting
 // process has no use for. A program that goes on after Wait calls Close.
 func (s *Supervisor) Close() {
 	if s.pending != nil {
