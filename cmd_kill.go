@@ -40,13 +40,6 @@ type killResult struct {
 	Zombies   []string `json:"zombies,omitempty"`
 }
 
-var errNoTask = errors.New("no such task")
-
-// notRunning is kill's answer for a task that has already ended: exit 1.
-func notRunning(id string, t *registry.Task) error {
-	return &launch.ExitError{Code: 1, Msg: fmt.Sprintf("task %q is not running (%s)", id, statusLine(newView(id, t, &snapshot{at: time.Now()}, false)))}
-}
-
 func killAction(c *cli.Context) error {
 	id, err := oneID(c)
 	if err != nil {
@@ -64,80 +57,80 @@ func killAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	// Record the decision first: a live supervisor that sees its command
-	// die afterwards keeps "cancelled".
-	var task *registry.Task
-	err = store.Update(func(r *registry.Registry) error {
-		t, err := r.Get(id)
-		if err != nil {
-			return launch.Fail(err, "")
-		}
-		if t == nil {
-			return errNoTask
-		}
-		if t.Status != registry.StatusRunning {
-			return notRunning(id, t)
-		}
-		if t.Mode != registry.ModeDocker && launch.RecordedElsewhere(t) {
-			return &launch.ExitError{Code: supervise.ExitInternal,
-				Msg:  fmt.Sprintf("task %q runs on another host or in another PID namespace (a container): its pids mean other processes here", id),
-				Hint: "run watchdog kill where it runs (docker exec, nsenter)"}
-		}
-		t.Status, t.Reason = registry.StatusCancelled, registry.ReasonKilled
-		t.CompletedAt = registry.FormatTime(time.Now())
-		r.Put(id, t)
-		task = t
-		return nil
-	})
-	if err == errNoTask {
+	task, err := launch.Cancel(store, id)
+	if err != nil {
+		return cancelError(store, id, err)
+	}
+	res := killResult{ID: id, Status: task.Status, Reason: task.Reason, Signalled: []int{}, Killed: []int{}}
+	if task.Mode == registry.ModeDocker {
+		err = killContainer(c, task, sig, grace)
+	} else {
+		err = endNative(task, sig, grace, &res)
+	}
+	if err != nil {
+		return err
+	}
+	if err := printKill(c, task, res); err != nil {
+		return err
+	}
+	if len(res.Stuck) > 0 {
+		return &launch.ExitError{Code: 1, Msg: fmt.Sprintf("%d process(es) survived KILL (uninterruptible sleep): %v", len(res.Stuck), res.Stuck)}
+	}
+	return nil
+}
+
+// cancelError is what kill says when launch.Cancel refused: exit 1 for a
+// task that is not running or not there, 125 for the watchdog's trouble.
+func cancelError(store *registry.Store, id string, err error) error {
+	var nr *launch.NotRunningError
+	switch {
+	case errors.As(err, &nr):
+		return notRunning(id, nr.Task)
+	case errors.Is(err, launch.ErrNoTask):
 		if old, _ := getTask(store, id); old != nil {
 			return notRunning(id, old) // moved to the history: it finished long ago
 		}
 		return &launch.ExitError{Code: 1, Msg: fmt.Sprintf("no task %q in %s", id, store.Path), Hint: "watchdog list shows the tasks there"}
 	}
+	return launch.AsExit(err)
+}
+
+// notRunning is kill's answer for a task that has already ended: exit 1.
+func notRunning(id string, t *registry.Task) error {
+	return &launch.ExitError{Code: 1, Msg: fmt.Sprintf("task %q is not running (%s)", id, statusLine(newView(id, t, &snapshot{at: time.Now()}, false)))}
+}
+
+func endNative(task *registry.Task, sig syscall.Signal, grace time.Duration, res *killResult) error {
+	rep, err := launch.EndNative(task, sig, grace)
+	res.Signalled, res.Killed = append(res.Signalled, rep.Signalled...), append(res.Killed, rep.Killed...)
+	for _, p := range rep.Stuck {
+		res.Stuck = append(res.Stuck, p.PID)
+	}
+	for _, z := range rep.Zombies {
+		res.Zombies = append(res.Zombies, supervise.Zombie(z))
+	}
 	if err != nil {
-		if _, ok := err.(*launch.ExitError); ok {
-			return err
-		}
 		return launch.Fail(err, "")
 	}
-	res := killResult{ID: id, Status: task.Status, Reason: task.Reason, Signalled: []int{}, Killed: []int{}}
+	return nil
+}
+
+func printKill(c *cli.Context, task *registry.Task, res killResult) error {
+	w := c.App.Writer
 	switch {
+	case c.Bool("json"):
+		return writeJSON(w, res)
 	case task.Mode == registry.ModeDocker:
-		if err := killContainer(c, task, sig, grace); err != nil {
-			return err
-		}
-	case task.Native != nil:
-		rep, err := supervise.EndTree(launch.TaskTree(task), syscall.Signal(sig), grace)
-		res.Signalled, res.Killed = append(res.Signalled, rep.Signalled...), append(res.Killed, rep.Killed...)
-		for _, p := range rep.Stuck {
-			res.Stuck = append(res.Stuck, p.PID)
-		}
-		for _, z := range rep.Zombies {
-			res.Zombies = append(res.Zombies, supervise.Zombie(z))
-		}
-		if err != nil {
-			return launch.Fail(err, "")
-		}
-	}
-	if c.Bool("json") {
-		if err := writeJSON(c.App.Writer, res); err != nil {
-			return err
-		}
-	} else if task.Mode == registry.ModeDocker {
-		fmt.Fprintf(c.App.Writer, "watchdog: %s: cancelled; its container was stopped\n", id)
-	} else {
-		msg := fmt.Sprintf("watchdog: %s: cancelled; signalled %d process(es)", id, len(res.Signalled))
+		fmt.Fprintf(w, "watchdog: %s: cancelled; its container was stopped\n", res.ID)
+	default:
+		msg := fmt.Sprintf("watchdog: %s: cancelled; signalled %d process(es)", res.ID, len(res.Signalled))
 		if len(res.Killed) > 0 {
 			msg += fmt.Sprintf(", %d needed KILL", len(res.Killed))
 		}
-		fmt.Fprintln(c.App.Writer, msg)
+		fmt.Fprintln(w, msg)
 		for _, z := range res.Zombies {
-			fmt.Fprintf(c.App.Writer, "watchdog: %s: %s\n", id, z)
+			fmt.Fprintf(w, "watchdog: %s: %s\n", res.ID, z)
 		}
-	}
-	if len(res.Stuck) > 0 {
-		return &launch.ExitError{Code: 1, Msg: fmt.Sprintf("%d process(es) survived KILL (uninterruptible sleep): %v", len(res.Stuck), res.Stuck)}
 	}
 	return nil
 }
