@@ -77,15 +77,7 @@ func (s *Supervisor) waitCoreutils() Result {
 			s.coreutilsSignal(syscall.SIGKILL, &res)
 		}
 	}
-	if s.deadline != nil {
-		s.deadline.Stop()
-	}
-	res.Exited = s.status.Exited()
-	if res.Exited {
-		res.Code = s.status.ExitStatus()
-	} else if s.status.Signaled() {
-		res.Signal = s.status.Signal()
-	}
+	s.commandEnded(&res)
 	res.ExitCode, res.Reraise = exitStatus(s.status, res.TimedOut, s.cfg.PreserveStatus)
 	return res
 }

@@ -254,6 +254,31 @@ func (s *Supervisor) Wait() Result {
 			s.signalTree(syscall.SIGKILL)
 		}
 	}
+	s.commandEnded(&res)
+	if !s.cfg.KeepDescendants && !s.cfg.Foreground {
+		res.Leftovers, res.Stuck = s.endLeftovers(killC)
+	}
+	res.ExitCode, res.Reraise = exitStatus(s.status, res.TimedOut, s.cfg.PreserveStatus)
+	return res
+}
+
+// endLeftovers ends what the command left behind: TERM, the grace, KILL;
+// when KILL is already scheduled (a deadline or a signal escalated), on
+// that schedule.
+func (s *Supervisor) endLeftovers(killC <-chan time.Time) (int, []ProcStat) {
+	if killC != nil {
+		return s.drainScheduled(killC)
+	}
+	grace := s.cfg.KillAfter
+	if grace <= 0 {
+		grace = DefaultKillAfter
+	}
+	return s.drain(grace)
+}
+
+// commandEnded is the part of Wait's end both ways of waiting share: the
+// deadline is off and res says how the command itself ended.
+func (s *Supervisor) commandEnded(res *Result) {
 	if s.deadline != nil {
 		s.deadline.Stop()
 	}
@@ -264,20 +289,6 @@ func (s *Supervisor) Wait() Result {
 		res.Signal = s.status.Signal()
 	}
 	phase.Mark("command reaped")
-	if !s.cfg.KeepDescendants && !s.cfg.Foreground {
-		grace := s.cfg.KillAfter
-		if grace <= 0 {
-			grace = DefaultKillAfter
-		}
-		if killC != nil {
-			// Already escalating: keep the deadline's schedule.
-			res.Leftovers, res.Stuck = s.drainScheduled(killC)
-		} else {
-			res.Leftovers, res.Stuck = s.drain(grace)
-		}
-	}
-	res.ExitCode, res.Reraise = exitStatus(s.status, res.TimedOut, s.cfg.PreserveStatus)
-	return res
 }
 
 // Close ends the supervisor's signal subscription. Wait leaves it in place:
