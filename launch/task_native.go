@@ -1,0 +1,112 @@
+package launch
+
+import (
+	"io"
+	"os"
+
+	"github.com/watchdog-run/watchdog/registry"
+	"github.com/watchdog-run/watchdog/supervise"
+)
+
+// native runs a command as a process tree under a supervise.Supervisor.
+type native struct {
+	o     *Options
+	m     Mode
+	runID string
+	tag   string // the run tag every process of the tree carries
+	sup   *supervise.Supervisor
+	// record, set by Wait, records the end before the drop-in's final
+	// KILL, which reaches the watchdog too.
+	record func(supervise.Result)
+}
+
+func newNative(o *Options, runID string, m Mode) *native {
+	return &native{o: o, m: m, runID: runID, tag: supervise.RunTag(runID)}
+}
+
+// Prepare resolves the command like a shell (unless a PATH shim already
+// did) and readies its supervisor.
+func (n *native) Prepare() error {
+	path := n.o.Path
+	if path == "" {
+		var err error
+		if path, err = supervise.Resolve(n.o.Argv[0]); err != nil {
+			return err
+		}
+	}
+	keep := keepDescendants(n.o, n.m)
+	var verbose io.Writer
+	if n.o.Verbose {
+		verbose = n.m.Stderr
+	}
+	n.sup = supervise.New(supervise.Config{
+		Spec: supervise.Spec{
+			Path: path,
+			Argv: n.o.Argv,
+			Env:  supervise.Env(os.Environ(), n.o.ID, n.runID, supervise.SelfTag(keep)),
+		},
+		Timeout:         n.o.Timeout,
+		KillAfter:       n.o.KillAfter,
+		Signal:          n.o.Signal,
+		Foreground:      n.o.Foreground,
+		KeepDescendants: keep,
+		PreserveStatus:  n.o.Preserve,
+		Verbose:         verbose,
+		ProgName:        n.m.Prog,
+		Tag:             n.tag,
+		Fault:           FaultHook,
+		Coreutils:       n.m.Coreutils,
+		// A supervisor that is still waiting after a second will wait long:
+		// give back the pages of code its start-up used. Quick commands
+		// never pay for this.
+		OnIdle: supervise.TrimResident,
+		BeforeGroupKill: func(res supervise.Result) {
+			if n.record != nil {
+				n.record(res)
+			}
+		},
+	})
+	return nil
+}
+
+// Start forks the command in its new session, with its tags.
+func (n *native) Start() error {
+	_, err := n.sup.Start()
+	return err
+}
+
+// Record adds the started command: pid, group, precise start, tags and
+// the deadline its supervisor keeps.
+func (n *native) Record(t *registry.Task) {
+	if n.sup == nil {
+		return
+	}
+	st := n.sup.Started()
+	if st.PID == 0 {
+		return // not started
+	}
+	t.Native = &registry.Native{
+		PID:        st.PID,
+		PGID:       st.PGID,
+		StartTime:  supervise.FormatLstart(st.StartTicks),
+		EnvTag:     supervise.EnvTaskID + "=" + n.o.ID,
+		StartTicks: st.StartTicks,
+		BootID:     supervise.BootID(),
+		RunTag:     n.tag,
+	}
+	if !st.Deadline.IsZero() {
+		t.Deadline = registry.FormatTime(st.Deadline)
+	}
+}
+
+func (n *native) Wait(record func(supervise.Result)) (supervise.Result, error) {
+	n.record = record
+	return n.sup.Wait(), nil
+}
+
+// Abort kills the started tree without grace.
+func (n *native) Abort() {
+	if n.sup != nil {
+		n.sup.Abort()
+	}
+}
