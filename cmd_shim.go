@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -159,7 +158,7 @@ func onPathFirst(dir string) bool {
 func pathShimMain(args []string, dir string) (int, syscall.Signal) {
 	supervise.SubscribeEarly(false)
 	name := filepath.Base(args[0])
-	m := runMode{prog: "watchdog", stderr: os.Stderr, bestEffort: true, quote: quoteASCII}
+	m := launch.Mode{Prog: "watchdog", Stderr: os.Stderr, BestEffort: true}
 	fatal := func(code int, format string, a ...any) (int, syscall.Signal) {
 		fmt.Fprintf(os.Stderr, "watchdog: "+format+"\n", a...)
 		return code, 0
@@ -180,19 +179,15 @@ func pathShimMain(args []string, dir string) (int, syscall.Signal) {
 	if v, ok := os.LookupEnv("WATCHDOG_TIMEOUT"); ok && v != "" {
 		timeout, source = v, "WATCHDOG_TIMEOUT"
 	}
-	o := &execOptions{argv: append([]string{name}, args[1:]...), path: real, signal: syscall.SIGTERM, killAfter: supervise.DefaultKillAfter}
+	o := &launch.Options{Argv: append([]string{name}, args[1:]...), Path: real, Signal: syscall.SIGTERM, KillAfter: supervise.DefaultKillAfter}
 	if timeout != "" {
-		if o.timeout, err = supervise.ParseDuration(timeout); err != nil {
+		if o.Timeout, err = supervise.ParseDuration(timeout); err != nil {
 			return fatal(supervise.ExitInternal, "%s: %v", source, err)
 		}
 	}
 	runID := launch.NewRunID()
-	o.id = shimTaskID(name, runID)
-	err = superviseTask(shimStore(m), o, runID, m)
-	var ee *launch.ExitError
-	if !errors.As(err, &ee) {
-		return fatal(supervise.ExitInternal, "%v", err)
-	}
+	o.ID = shimTaskID(name, runID)
+	ee := launch.RunNative(shimStore(m), o, runID, m)
 	if ee.Msg != "" {
 		fmt.Fprintf(os.Stderr, "watchdog: %s\n", ee.Msg)
 	}
@@ -200,7 +195,7 @@ func pathShimMain(args []string, dir string) (int, syscall.Signal) {
 }
 
 // shimTaskID makes a task id from a command name: characters ids do not
-// allow become '-', and the run id's first 8 hex digits make it unique.
+// allow become '-', and the run id's last 8 hex digits make it unique.
 func shimTaskID(name, runID string) string {
 	b := []byte(name)
 	for i, c := range b {

@@ -34,24 +34,19 @@ func timeoutMain(args []string) (int, syscall.Signal) {
 		fmt.Printf("timeout (watchdog %s), a drop-in for GNU coreutils timeout 9.1\n", version)
 		return 0, 0
 	}
-	m := runMode{prog: prog, stderr: os.Stderr, coreutils: true, bestEffort: true, quote: supervise.LocaleQuote}
+	m := launch.Mode{Prog: prog, Stderr: os.Stderr, Coreutils: true, BestEffort: true, Quote: supervise.LocaleQuote}
 	runID := launch.NewRunID()
-	o := &execOptions{
-		id:         launch.DefaultID("timeout", runID),
-		argv:       ta.Argv,
-		timeout:    ta.Duration,
-		killAfter:  ta.KillAfter,
-		signal:     ta.Signal,
-		preserve:   ta.Preserve,
-		foreground: ta.Foreground,
-		verbose:    ta.Verbose,
+	o := &launch.Options{
+		ID:         launch.DefaultID("timeout", runID),
+		Argv:       ta.Argv,
+		Timeout:    ta.Duration,
+		KillAfter:  ta.KillAfter,
+		Signal:     ta.Signal,
+		Preserve:   ta.Preserve,
+		Foreground: ta.Foreground,
+		Verbose:    ta.Verbose,
 	}
-	err = superviseTask(shimStore(m), o, runID, m)
-	var ee *launch.ExitError
-	if !errors.As(err, &ee) {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", prog, err)
-		return supervise.ExitInternal, 0
-	}
+	ee := launch.RunNative(shimStore(m), o, runID, m)
 	if ee.Msg != "" {
 		fmt.Fprintf(os.Stderr, "%s: %s\n", prog, ee.Msg)
 	}
@@ -60,14 +55,14 @@ func timeoutMain(args []string) (int, syscall.Signal) {
 
 // shimStore is the registry a drop-in run records in (registry.DropInPath).
 // Trouble is a warning and the run goes on unrecorded.
-func shimStore(m runMode) *registry.Store {
+func shimStore(m launch.Mode) *registry.Store {
 	path := registry.DropInPath()
 	if path == "" {
 		return nil
 	}
 	s, err := registry.Open(path)
 	if err != nil {
-		m.warn("running without a record: %v", err)
+		m.Warn("running without a record: %v", err)
 		return nil
 	}
 	return s
