@@ -7,13 +7,11 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	dockercontainer "github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
@@ -31,15 +29,9 @@ var version = "dev"
 // answers, so the caller can decide whether that deserves a warning.
 const exitNoEngine = 3
 
-// ExitEngineLost is docker-run's status when the container started and the
-// watchdog then lost the Docker engine for good (it retried for a while
-// and past the deadline): it cannot tell how, or whether, the container
-// ended. Unlike 125 it does not mean "never ran": do not simply retry. The
-// registry record stays running, its error field saying so, and `watchdog
-// sweep` stops the container and closes the record once the engine
-// answers. (If the engine answered again but the container had been
-// removed meanwhile, the record is closed as failed/lost instead.)
-const ExitEngineLost = 122
+// ExitEngineLost is docker-run's status when the engine was lost for good
+// after the container started (see container.ExitEngineLost).
+const ExitEngineLost = container.ExitEngineLost
 
 // fail ends the invocation with code, a message and a hint.
 func fail(code int, msg, hint string) error {
@@ -112,62 +104,89 @@ watchdog sweep finishes it). Images are never pulled.`,
 }
 
 func runAction(c *cli.Context) error {
+	o, co, err := parseRun(c)
+	if err != nil {
+		return err
+	}
+	store, err := registry.Open(registry.Path(c.String("registry")))
+	if err != nil {
+		return launch.Fail(err, "")
+	}
+	co.Registry, _ = filepath.Abs(store.Path)
+	ctx := context.Background()
+	cli, err := container.Connect(ctx)
+	if err != nil {
+		return fail(125, err.Error(), "start the Docker engine, or point DOCKER_HOST or DOCKER_CONTEXT at one")
+	}
+	defer cli.Close()
+	m := launch.Mode{Prog: "watchdog", Stderr: os.Stderr}
+	return launch.Run(store, o, co.RunID, container.NewRunner(ctx, cli, co), m)
+}
+
+// parseRun validates docker-run's command line before anything starts:
+// the task as every runner has it, and the container's own options.
+func parseRun(c *cli.Context) (*launch.Options, container.Options, error) {
+	var co container.Options
 	if c.NArg() == 0 {
-		return fail(125, "missing IMAGE", "watchdog docker-run --timeout 10m IMAGE [COMMAND [ARG]...]")
+		return nil, co, fail(125, "missing IMAGE", "watchdog docker-run --timeout 10m IMAGE [COMMAND [ARG]...]")
 	}
-	runID := launch.NewRunID()
-	id := c.String("id")
-	if id == "" {
-		id = launch.DefaultID("task", runID)
-	} else if err := registry.ValidateID(id); err != nil {
-		return fail(125, err.Error(), "")
+	o := &launch.Options{ID: c.String("id"), Argv: c.Args().Slice(), Preserve: c.Bool("preserve-status"), Verbose: c.Bool("verbose")}
+	co.RunID = launch.NewRunID()
+	if o.ID == "" {
+		o.ID = launch.DefaultID("task", co.RunID)
+	} else if err := registry.ValidateID(o.ID); err != nil {
+		return nil, co, launch.Fail(err, "")
 	}
-	timeout, err := supervise.ParseDuration(c.String("timeout"))
-	if err != nil {
-		return fail(125, "--timeout: "+err.Error(), "")
+	var err error
+	if o.Timeout, err = supervise.ParseDuration(c.String("timeout")); err != nil {
+		return nil, co, launch.Fail(fmt.Errorf("--timeout: %w", err), "")
 	}
-	killAfter, err := supervise.ParseDuration(c.String("kill-after"))
-	if err != nil {
-		return fail(125, "--kill-after: "+err.Error(), "")
+	if o.KillAfter, err = supervise.ParseDuration(c.String("kill-after")); err != nil {
+		return nil, co, launch.Fail(fmt.Errorf("--kill-after: %w", err), "")
 	}
-	sig, err := supervise.ParseSignal(c.String("signal"))
-	if err != nil {
-		return fail(125, "--signal: "+err.Error(), "")
+	if o.Signal, err = supervise.ParseSignal(c.String("signal")); err != nil {
+		return nil, co, launch.Fail(fmt.Errorf("--signal: %w", err), "use a name such as TERM, INT, KILL or a number")
 	}
-	o := container.Options{
+	if o.Labels, err = launch.ParseContainerLabels(c.StringSlice("label")); err != nil {
+		return nil, co, launch.Fail(err, "")
+	}
+	co, err = containerOptions(c, o, co.RunID)
+	return o, co, err
+}
+
+// containerOptions reads the flags that only a container has.
+func containerOptions(c *cli.Context, o *launch.Options, runID string) (container.Options, error) {
+	co := container.Options{
+		TaskID: o.ID, RunID: runID,
 		Image: c.Args().First(), Cmd: c.Args().Tail(), Name: c.String("name"),
 		Workdir: c.String("workdir"), User: c.String("user"), Network: c.String("network"),
 		Interactive: c.Bool("interactive"), TTY: c.Bool("tty"), Keep: c.Bool("keep"),
-		Timeout: timeout, KillAfter: killAfter, Signal: sig, Preserve: c.Bool("preserve-status"),
+		Labels: o.Labels, Limits: map[string]string{},
+		Timeout: o.Timeout, KillAfter: o.KillAfter, Signal: o.Signal, Preserve: o.Preserve, Warn: os.Stderr,
 	}
-	if timeout >= supervise.MaxDuration {
-		o.Timeout = 0
+	if o.Timeout >= supervise.MaxDuration {
+		co.Timeout = 0
 	}
-	if c.Bool("verbose") {
-		o.Verbose = os.Stderr
+	if o.Verbose {
+		co.Verbose = os.Stderr
 	}
-	o.Warn = os.Stderr
-	if o.Name == "" {
-		o.Name = "dev-task-" + id
-	}
-	limits := map[string]string{}
 	if m := c.String("memory"); m != "" {
 		n, err := units.RAMInBytes(m)
 		if err != nil || n <= 0 {
-			return fail(125, fmt.Sprintf("--memory: invalid size %q (use e.g. 512m or 1g)", m), "")
+			return co, fail(125, fmt.Sprintf("--memory: invalid size %q (use e.g. 512m or 1g)", m), "")
 		}
-		o.Memory, limits["memory"] = n, m
+		co.Memory, co.Limits["memory"] = n, m
 	}
 	if s := c.String("cpus"); s != "" {
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil || !(f > 0) || f > float64(1<<20) {
-			return fail(125, fmt.Sprintf("--cpus: invalid number %q (use e.g. 0.5 or 2)", s), "")
+			return co, fail(125, fmt.Sprintf("--cpus: invalid number %q (use e.g. 0.5 or 2)", s), "")
 		}
-		o.NanoCPUs, limits["cpu"] = int64(f*1e9), s
+		co.NanoCPUs, co.Limits["cpu"] = int64(f*1e9), s
 	}
 	for _, kv := range c.StringSlice("env") {
 		if kv == "" || strings.HasPrefix(kv, "=") {
-			return fail(125, fmt.Sprintf("-e: invalid %q: want KEY=VALUE or KEY", kv), "")
+			return co, fail(125, fmt.Sprintf("-e: invalid %q: want KEY=VALUE or KEY", kv), "")
 		}
 		if !strings.Contains(kv, "=") {
 			v, ok := os.LookupEnv(kv)
@@ -176,191 +195,16 @@ func runAction(c *cli.Context) error {
 			}
 			kv += "=" + v
 		}
-		o.Env = append(o.Env, kv)
+		co.Env = append(co.Env, kv)
 	}
-	o.Env = append(o.Env, supervise.EnvTaskID+"="+id, supervise.RunTag(runID))
 	for _, v := range c.StringSlice("volume") {
 		b, err := bind(v)
 		if err != nil {
-			return fail(125, err.Error(), "")
+			return co, fail(125, err.Error(), "")
 		}
-		o.Binds = append(o.Binds, b)
+		co.Binds = append(co.Binds, b)
 	}
-	userLabels := map[string]string{}
-	for _, kv := range c.StringSlice("label") {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" || strings.HasPrefix(k, "watchdog.") {
-			return fail(125, fmt.Sprintf("invalid label %q: want KEY=VALUE, not in the watchdog. namespace", kv), "")
-		}
-		userLabels[k] = v
-	}
-
-	store, err := registry.Open(registry.Path(c.String("registry")))
-	if err != nil {
-		var pe *registry.PermError
-		hint := ""
-		if errors.As(err, &pe) {
-			hint = pe.Hint
-		}
-		return fail(125, err.Error(), hint)
-	}
-	absReg, _ := filepath.Abs(store.Path)
-
-	self, ticks := supervise.Self()
-	host, _ := os.Hostname()
-	now := time.Now()
-	o.Labels = map[string]string{}
-	for k, v := range userLabels {
-		o.Labels[k] = v
-	}
-	o.Labels[container.LabelTaskID] = id
-	o.Labels[container.LabelRunID] = runID
-	o.Labels[container.LabelSupervisor] = supervise.SelfTag(false)
-	o.Labels[container.LabelHost] = host
-	o.Labels[container.LabelBootID] = supervise.BootID()
-	o.Labels[container.LabelRegistry] = absReg
-	o.Labels[container.LabelKeep] = strconv.FormatBool(o.Keep)
-	var deadline time.Time
-	if o.Timeout > 0 {
-		deadline = now.Add(o.Timeout)
-		o.Labels[container.LabelDeadline] = deadline.UTC().Format(time.RFC3339Nano)
-		o.Labels[container.LabelKillAfter] = strconv.FormatFloat(killAfter.Seconds(), 'f', -1, 64)
-	}
-
-	ctx := context.Background()
-	cli, err := container.Connect(ctx)
-	if err != nil {
-		return fail(125, err.Error(), "start the Docker engine, or point DOCKER_HOST or DOCKER_CONTEXT at one")
-	}
-	defer cli.Close()
-
-	task := &registry.Task{
-		Mode: registry.ModeDocker, Command: supervise.DisplayCommand(append([]string{o.Image}, o.Cmd...)), Status: registry.StatusRunning,
-		StartedAt: registry.FormatTime(now), ConstitutionRules: []string{}, RunID: runID, Argv: append([]string{o.Image}, o.Cmd...),
-		Labels: userLabels, Docker: &registry.Docker{ContainerName: o.Name, ResourceLimits: limits, Image: o.Image},
-		Supervisor: &registry.Proc{PID: self, StartTicks: ticks, Host: host, BootID: supervise.BootID(), PIDNS: supervise.PIDNamespace(),
-			StartTime: registry.FormatTime(supervise.StartWallTime(ticks))},
-	}
-	if len(userLabels) == 0 {
-		task.Labels = nil
-	}
-	if !deadline.IsZero() {
-		task.Deadline = registry.FormatTime(deadline)
-		task.TimeoutSeconds = o.Timeout.Seconds()
-		task.KillAfter = killAfter.Seconds()
-	}
-	recorded := false
-	res, runErr := container.Run(ctx, cli, o, func(cid, name string) error {
-		task.Docker.ContainerID = cid
-		err := store.Update(func(r *registry.Registry) error {
-			if t, err := r.Get(id); err == nil && t != nil && t.Status == registry.StatusRunning &&
-				(launch.SupervisorAlive(t) || launch.CommandAlive(t)) {
-				return fail(125, fmt.Sprintf("task %q is already running", id), "choose another --id, or stop it first: watchdog kill "+id)
-			}
-			r.Put(id, task)
-			return nil
-		})
-		if err == nil {
-			recorded = true
-			_ = registry.Remember(store.Path)
-		}
-		return err
-	})
-	var lost *container.EngineLostError
-	if errors.As(runErr, &lost) {
-		return engineLost(store, id, runID, lost)
-	}
-	if runErr != nil {
-		var se *container.StartError
-		if recorded {
-			recordEnd(store, id, runID, func(t *registry.Task) {
-				code := 125
-				if errors.As(runErr, &se) {
-					code = se.Code
-				}
-				t.Status, t.Reason, t.ExitCode, t.Error = registry.StatusFailed, registry.ReasonStartErr, &code, runErr.Error()
-			})
-		}
-		if errors.As(runErr, &se) {
-			return fail(se.Code, se.Msg, se.Hint)
-		}
-		var ee *launch.ExitError
-		if errors.As(runErr, &ee) {
-			return ee
-		}
-		return fail(125, runErr.Error(), "")
-	}
-	recordEnd(store, id, runID, func(t *registry.Task) {
-		code := res.ExitCode
-		t.ExitCode = &code
-		switch {
-		case res.TimedOut:
-			t.Status, t.Reason = registry.StatusFailed, registry.ReasonTimeout
-		case res.StatusCode == 0:
-			t.Status, t.Reason = registry.StatusCompleted, registry.ReasonExited
-		default:
-			t.Status, t.Reason = registry.StatusFailed, registry.ReasonExited
-		}
-	})
-	if res.ExitCode == 0 {
-		return nil
-	}
-	return launch.Exit(res.ExitCode)
-}
-
-// engineLost reports a container that started before the engine was lost
-// for good. The record stays running, its error saying why, so that
-// `watchdog sweep` (which stops containers whose supervisor is gone) ends
-// it; a container the engine says is gone is recorded as lost at once.
-func engineLost(store *registry.Store, id, runID string, lost *container.EngineLostError) error {
-	short := container.ShortID(lost.ContainerID)
-	if lost.Removed {
-		msg := fmt.Sprintf("container %s (%s) was removed while the Docker engine was unreachable; how it ended is unknown", short, lost.Name)
-		recordEnd(store, id, runID, func(t *registry.Task) {
-			code := ExitEngineLost
-			t.Status, t.Reason, t.ExitCode, t.Error = registry.StatusFailed, registry.ReasonLost, &code, msg
-		})
-		return fail(ExitEngineLost, msg, "")
-	}
-	msg := fmt.Sprintf("lost the Docker engine after the container started; container %s may still be running; "+
-		"`watchdog sweep` will stop it and close the record once the engine answers", short)
-	err := store.Update(func(r *registry.Registry) error {
-		t, err := r.Get(id)
-		if err != nil || t == nil || t.RunID != runID || t.Status != registry.StatusRunning {
-			return nil // someone else (kill, sweep) already closed it
-		}
-		t.Error = msg
-		r.Put(id, t)
-		return nil
-	})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "watchdog: warning: could not record the lost engine: %v\n", err)
-	}
-	hint := fmt.Sprintf("the engine at %s did not answer for %s (%v); do not rerun blindly: the command did start",
-		lost.Host, lost.Unreachable.Round(time.Second), lost.Err)
-	return fail(ExitEngineLost, msg, hint)
-}
-
-// recordEnd writes the end of the run unless someone else already decided
-// (watchdog kill, sweep): the first final status wins.
-func recordEnd(store *registry.Store, id, runID string, apply func(*registry.Task)) {
-	err := store.Update(func(r *registry.Registry) error {
-		t, err := r.Get(id)
-		if err != nil || t == nil || t.RunID != runID {
-			return nil
-		}
-		if t.Status == registry.StatusRunning {
-			apply(t)
-		}
-		if t.CompletedAt == "" {
-			t.CompletedAt = registry.FormatTime(time.Now())
-		}
-		r.Put(id, t)
-		return nil
-	})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "watchdog: warning: the run ended but could not be recorded: %v\n", err)
-	}
+	return co, nil
 }
 
 // bind checks -v SRC:DST[:ro|rw]; a relative SRC path becomes absolute.

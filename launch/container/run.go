@@ -2,10 +2,12 @@ package container
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -13,15 +15,23 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
 
+	"github.com/watchdog-run/watchdog/launch"
+	"github.com/watchdog-run/watchdog/registry"
 	"github.com/watchdog-run/watchdog/supervise"
 )
 
 // Options is one container run.
 type Options struct {
+	// Who the run is for: carried by the container's labels (which let
+	// sweep find it) and, the first two, its environment.
+	TaskID   string
+	RunID    string
+	Registry string // absolute path of the registry that records it
+
 	Image       string
 	Cmd         []string
-	Name        string
-	Env         []string // KEY=VALUE, TASK_ID and the run tag included
+	Name        string   // empty: dev-task-TaskID
+	Env         []string // KEY=VALUE; TASK_ID and the run tag are added
 	Binds       []string // SRC:DST[:ro]
 	Workdir     string
 	User        string
@@ -29,9 +39,10 @@ type Options struct {
 	Interactive bool
 	TTY         bool
 	Keep        bool
-	Memory      int64 // bytes; 0: no limit
-	NanoCPUs    int64 // 1e9 per CPU; 0: no limit
-	Labels      map[string]string
+	Memory      int64             // bytes; 0: no limit
+	NanoCPUs    int64             // 1e9 per CPU; 0: no limit
+	Limits      map[string]string // the limits as given ("memory", "cpu"), for the record
+	Labels      map[string]string // the user's; the watchdog's are added
 
 	Timeout   time.Duration // 0: none
 	KillAfter time.Duration // grace before KILL; 0: never KILL
@@ -54,39 +65,71 @@ type Result struct {
 	Removed     bool
 }
 
-// StartError is a container that could not be created or started. Code is
-// 125, or 126/127 when the command in the image cannot be run (as docker
-// run reports it).
-type StartError struct {
-	Msg  string
-	Hint string
-	Code int
+// ExitEngineLost is docker-run's status when the container started and the
+// watchdog then lost the Docker engine for good (it retried for a while
+// and past the deadline): it cannot tell how, or whether, the container
+// ended. Unlike 125 it does not mean "never ran": do not simply retry. The
+// registry record stays running, its error field saying so, and `watchdog
+// sweep` stops the container and closes the record once the engine
+// answers. (If the engine answered again but the container had been
+// removed meanwhile, the record is closed as failed/lost instead.)
+const ExitEngineLost = 122
+
+// Runner is one container run in the task's life (a launch.Runner):
+// Prepare creates the container, Start leaves the engine alone (the
+// registry is locked meanwhile, and the engine takes a fifth of a second
+// or more to start a container), Wait starts it and watches it to its
+// end, Abort removes it.
+type Runner struct {
+	ctx      context.Context
+	cli      *client.Client
+	o        Options
+	deadline time.Time // as the labels and the record say; zero: none
+	id       string    // the container's, once created
+	removed  bool
 }
 
-func (e *StartError) Error() string { return e.Msg }
+// NewRunner readies a run of o: its name, labels and environment.
+func NewRunner(ctx context.Context, cli *client.Client, o Options) *Runner {
+	r := &Runner{ctx: ctx, cli: cli, o: o}
+	if r.o.Name == "" {
+		r.o.Name = "dev-task-" + o.TaskID
+	}
+	r.o.Env = append(append([]string(nil), o.Env...), supervise.EnvTaskID+"="+o.TaskID, supervise.RunTag(o.RunID))
+	host, _ := os.Hostname()
+	l := map[string]string{}
+	for k, v := range o.Labels {
+		l[k] = v
+	}
+	l[LabelTaskID] = o.TaskID
+	l[LabelRunID] = o.RunID
+	l[LabelSupervisor] = supervise.SelfTag(false)
+	l[LabelHost] = host
+	l[LabelBootID] = supervise.BootID()
+	l[LabelRegistry] = o.Registry
+	l[LabelKeep] = strconv.FormatBool(o.Keep)
+	if o.Timeout > 0 {
+		r.deadline = time.Now().Add(o.Timeout)
+		l[LabelDeadline] = r.deadline.UTC().Format(time.RFC3339Nano)
+		l[LabelKillAfter] = strconv.FormatFloat(o.KillAfter.Seconds(), 'f', -1, 64)
+	}
+	r.o.Labels = l
+	return r
+}
 
-// Created is called once the container exists and before it starts, so
-// the run can be recorded; an error removes the container and aborts.
-type Created func(id, name string) error
-
-// Run creates the container, waits for its exit before starting it (a fast
-// exit is never missed), streams its output, forwards INT, TERM and HUP,
-// enforces the deadline (signal, grace, KILL), and removes it unless Keep.
-//
-// Until the container has started, failures are *StartError. After, a
-// lost engine is reconnected to while the deadline keeps running; if it
-// stays unreachable (see engineRetry) the error is *EngineLostError.
-func Run(ctx context.Context, cli *client.Client, o Options, created Created) (Result, error) {
-	var res Result
-	if _, err := cli.ImageInspect(ctx, o.Image); err != nil {
+// Prepare checks that the image is present and the name free, and creates
+// the container. Images are never pulled.
+func (r *Runner) Prepare() error {
+	o, ctx := r.o, r.ctx
+	if _, err := r.cli.ImageInspect(ctx, o.Image); err != nil {
 		if client.IsErrNotFound(err) {
-			return res, &StartError{Code: 125, Msg: fmt.Sprintf("image %q is not present on the Docker engine", o.Image),
+			return &launch.ExitError{Code: 125, Msg: fmt.Sprintf("image %q is not present on the Docker engine", o.Image),
 				Hint: "pull or build it first (docker pull " + o.Image + "); docker-run never pulls"}
 		}
-		return res, &StartError{Code: 125, Msg: fmt.Sprintf("inspect image %q: %v", o.Image, err)}
+		return launch.Failf("", "inspect image %q: %v", o.Image, err)
 	}
-	if _, err := cli.ContainerInspect(ctx, o.Name); err == nil {
-		return res, nameTaken(o.Name)
+	if _, err := r.cli.ContainerInspect(ctx, o.Name); err == nil {
+		return nameTaken(o.Name)
 	}
 	cfg := &container.Config{
 		Image:        o.Image,
@@ -107,27 +150,71 @@ func Run(ctx context.Context, cli *client.Client, o Options, created Created) (R
 		NetworkMode: container.NetworkMode(o.Network),
 		Resources:   container.Resources{Memory: o.Memory, NanoCPUs: o.NanoCPUs},
 	}
-	cr, err := cli.ContainerCreate(ctx, cfg, host, nil, nil, o.Name)
+	cr, err := r.cli.ContainerCreate(ctx, cfg, host, nil, nil, o.Name)
 	if err != nil {
 		if strings.Contains(err.Error(), "Conflict") || strings.Contains(err.Error(), "already in use") {
-			return res, nameTaken(o.Name)
+			return nameTaken(o.Name)
 		}
-		return res, &StartError{Code: 125, Msg: fmt.Sprintf("create container: %v", err)}
+		return launch.Failf("", "create container: %v", err)
 	}
-	res.ContainerID = cr.ID
-	cleanup := func() {
-		rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := cli.ContainerRemove(rctx, cr.ID, container.RemoveOptions{Force: true}); err == nil || client.IsErrNotFound(err) {
-			res.Removed = true
-		}
-	}
-	if err := created(cr.ID, o.Name); err != nil {
-		cleanup()
-		return res, err
-	}
+	r.id = cr.ID
+	return nil
+}
 
-	// Subscribe to signals and to the exit before starting.
+// Start does nothing: the container starts in Wait, once its record is
+// written, without holding the registry lock while the engine works.
+func (r *Runner) Start() error { return nil }
+
+// Record adds the container: its id once created, name, image and limits,
+// and the deadline its labels carry.
+func (r *Runner) Record(t *registry.Task) {
+	t.Mode = registry.ModeDocker
+	limits := r.o.Limits
+	if limits == nil {
+		limits = map[string]string{} // the earlier tool's readers expect the field
+	}
+	t.Docker = &registry.Docker{ContainerID: r.id, ContainerName: r.o.Name, ResourceLimits: limits, Image: r.o.Image}
+	if !r.deadline.IsZero() {
+		t.Deadline = registry.FormatTime(r.deadline)
+	}
+}
+
+// Abort removes the container, if one was made.
+func (r *Runner) Abort() {
+	if r.id == "" || r.removed {
+		return
+	}
+	rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := r.cli.ContainerRemove(rctx, r.id, container.RemoveOptions{Force: true}); err == nil || client.IsErrNotFound(err) {
+		r.removed = true
+	}
+}
+
+// Wait starts the container, having subscribed to its exit and to our
+// signals first (a fast exit is never missed), streams its output,
+// forwards INT, TERM and HUP, enforces the deadline (signal, grace, KILL),
+// and removes it unless Keep.
+//
+// Until the container has started, failures are start failures
+// (*launch.ExitError). After, a lost engine is reconnected to while the
+// deadline keeps running; if it stays unreachable (see engineRetry) the
+// error is a *launch.EndUnknown.
+func (r *Runner) Wait(func(supervise.Result)) (supervise.Result, error) {
+	res, err := r.run()
+	var lost *EngineLostError
+	if errors.As(err, &lost) {
+		return supervise.Result{}, endUnknown(lost)
+	}
+	if err != nil {
+		return supervise.Result{}, err
+	}
+	return res.supervised(), nil
+}
+
+func (r *Runner) run() (Result, error) {
+	ctx, o := r.ctx, r.o
+	res := Result{ContainerID: r.id}
 	sigs := make(chan os.Signal, 16)
 	forwarded := []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP}
 	if o.TTY {
@@ -136,15 +223,15 @@ func Run(ctx context.Context, cli *client.Client, o Options, created Created) (R
 	signal.Notify(sigs, forwarded...)
 	defer signal.Stop(sigs)
 
-	att, err := cli.ContainerAttach(ctx, cr.ID, container.AttachOptions{Stream: true, Stdin: o.Interactive, Stdout: true, Stderr: true})
+	att, err := r.cli.ContainerAttach(ctx, r.id, container.AttachOptions{Stream: true, Stdin: o.Interactive, Stdout: true, Stderr: true})
 	if err != nil {
-		cleanup()
-		return res, &StartError{Code: 125, Msg: fmt.Sprintf("attach to container: %v", err)}
+		r.Abort()
+		return res, launch.Failf("", "attach to container: %v", err)
 	}
 	defer att.Close()
 	waitCtx, cancelWait := context.WithCancel(ctx)
 	defer cancelWait()
-	waitC, waitErr := cli.ContainerWait(waitCtx, cr.ID, container.WaitConditionNextExit)
+	waitC, waitErr := r.cli.ContainerWait(waitCtx, r.id, container.WaitConditionNextExit)
 
 	var restore func()
 	if o.TTY {
@@ -156,12 +243,12 @@ func Run(ctx context.Context, cli *client.Client, o Options, created Created) (R
 		}
 	}()
 
-	if err := cli.ContainerStart(ctx, cr.ID, container.StartOptions{}); err != nil {
-		cleanup()
+	if err := r.cli.ContainerStart(ctx, r.id, container.StartOptions{}); err != nil {
+		r.Abort()
 		return res, startFailure(err)
 	}
 	if o.TTY {
-		resize(ctx, cli, cr.ID)
+		resize(ctx, r.cli, r.id)
 	}
 	// From here on the container has started: a lost engine is no start
 	// failure any more (see watch.go).
@@ -171,7 +258,7 @@ func Run(ctx context.Context, cli *client.Client, o Options, created Created) (R
 			_ = att.CloseWrite()
 		}()
 	}
-	w := &watcher{cli: cli, o: o, id: cr.ID, sigs: sigs, warn: o.Warn, nl: "\n"}
+	w := &watcher{cli: r.cli, o: o, id: r.id, sigs: sigs, warn: o.Warn, nl: "\n"}
 	if w.warn == nil {
 		w.warn = os.Stderr
 	}
@@ -179,7 +266,46 @@ func Run(ctx context.Context, cli *client.Client, o Options, created Created) (R
 		w.nl = "\r\n"
 	}
 	first := &link{waitC: waitC, waitErr: waitErr, cancel: cancelWait, att: &att, outDone: copyOutput(&att, o.TTY)}
+	cleanup := func() {
+		r.Abort()
+		res.Removed = r.removed
+	}
 	return w.watch(ctx, first, &res, cleanup)
+}
+
+// supervised is the result in the terms of supervise, which the task's
+// end record is written from. The engine reports a process killed by
+// signal N as 128+N, as a shell does, and cannot tell it from one that
+// exited with that status itself: the record reads it as the shell does.
+// docker-run exits with the status rather than dying of the signal.
+func (res Result) supervised() supervise.Result {
+	s := supervise.Result{ExitCode: res.ExitCode, Exited: true, Code: int(res.StatusCode),
+		TimedOut: res.TimedOut, Killed: res.Killed, Received: res.Received}
+	if n := res.StatusCode - 128; n >= 1 && n <= maxSignal {
+		s.Exited, s.Code, s.Signal = false, 0, syscall.Signal(n)
+	}
+	return s
+}
+
+// maxSignal is the highest signal number (SIGRTMAX on Linux).
+const maxSignal = 64
+
+// endUnknown says what docker-run knows of a container that started
+// before the engine was lost for good. Removed meanwhile, it is over and
+// recorded as lost; otherwise the record stays running, its error saying
+// why, so that `watchdog sweep` (which stops containers whose supervisor
+// is gone) ends it.
+func endUnknown(lost *EngineLostError) *launch.EndUnknown {
+	short := ShortID(lost.ContainerID)
+	if lost.Removed {
+		msg := fmt.Sprintf("container %s (%s) was removed while the Docker engine was unreachable; how it ended is unknown", short, lost.Name)
+		return &launch.EndUnknown{Gone: true, Exit: &launch.ExitError{Code: ExitEngineLost, Msg: msg}}
+	}
+	msg := fmt.Sprintf("lost the Docker engine after the container started; container %s may still be running; "+
+		"`watchdog sweep` will stop it and close the record once the engine answers", short)
+	hint := fmt.Sprintf("the engine at %s did not answer for %s (%v); do not rerun blindly: the command did start",
+		lost.Host, lost.Unreachable.Round(time.Second), lost.Err)
+	return &launch.EndUnknown{Exit: &launch.ExitError{Code: ExitEngineLost, Msg: msg, Hint: hint}}
 }
 
 // exitCode: the container's code; 137 when KILL was needed after the
@@ -192,20 +318,20 @@ func exitCode(r Result) int {
 }
 
 func nameTaken(name string) error {
-	return &StartError{Code: 125, Msg: fmt.Sprintf("a container named %q already exists", name),
+	return &launch.ExitError{Code: 125, Msg: fmt.Sprintf("a container named %q already exists", name),
 		Hint: fmt.Sprintf("remove it (docker rm -f %s) or choose another --name or --id", name)}
 }
 
 // startFailure maps the engine's refusal to start to docker run's statuses.
 func startFailure(err error) error {
-	msg := err.Error()
+	msg := "start container: " + err.Error()
 	switch {
 	case strings.Contains(msg, "executable file not found") || strings.Contains(msg, "no such file or directory"):
-		return &StartError{Code: 127, Msg: "start container: " + msg}
+		return &launch.ExitError{Code: supervise.ExitNotFound, Msg: msg}
 	case strings.Contains(msg, "permission denied"):
-		return &StartError{Code: 126, Msg: "start container: " + msg}
+		return &launch.ExitError{Code: supervise.ExitNotExecutable, Msg: msg}
 	}
-	return &StartError{Code: 125, Msg: "start container: " + msg}
+	return launch.Failf("", "%s", msg)
 }
 
 func signalName(sig syscall.Signal) string { return supervise.SignalName(sig) }
