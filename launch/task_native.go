@@ -20,6 +20,8 @@ type native struct {
 	record func(supervise.Result)
 }
 
+var _ Runner = (*native)(nil)
+
 func newNative(o *Options, runID string, m Mode) *native {
 	return &native{o: o, m: m, runID: runID, tag: supervise.RunTag(runID)}
 }

@@ -89,6 +89,8 @@ type Runner struct {
 	removed  bool
 }
 
+var _ launch.Runner = (*Runner)(nil)
+
 // NewRunner readies a run of o: its name, labels and environment.
 func NewRunner(ctx context.Context, cli *client.Client, o Options) *Runner {
 	r := &Runner{ctx: ctx, cli: cli, o: o}
