@@ -98,8 +98,3 @@ func execAction(c *cli.Context) error {
 	return launch.RunNative(store, o, runID, launch.Mode{Prog: "watchdog", Stderr: c.App.ErrWriter})
 }
 
-// cmd_register.go's names for launch's rules.
-var (
-	parseLabels   = launch.ParseLabels
-	refuseRunning = launch.RefuseRunning
-)

@@ -34,7 +34,7 @@ A registered task has no supervisor and no deadline; sweep closes its record
 		if err != nil {
 			return err
 		}
-		labels, err := parseLabels(c.StringSlice("label"))
+		labels, err := launch.ParseLabels(c.StringSlice("label"))
 		if err != nil {
 			return launch.Fail(err, "")
 		}
@@ -69,7 +69,7 @@ A registered task has no supervisor and no deadline; sweep closes its record
 			return err
 		}
 		err = store.Update(func(r *registry.Registry) error {
-			if err := refuseRunning(r, id); err != nil {
+			if err := launch.RefuseRunning(r, id); err != nil {
 				return err
 			}
 			r.Put(id, t)
