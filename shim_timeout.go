@@ -34,7 +34,7 @@ func timeoutMain(args []string) (int, syscall.Signal) {
 		fmt.Printf("timeout (watchdog %s), a drop-in for GNU coreutils timeout 9.1\n", version)
 		return 0, 0
 	}
-	m := launch.Mode{Prog: prog, Stderr: os.Stderr, Coreutils: true, BestEffort: true, Quote: supervise.LocaleQuote}
+	m := launch.Mode{Prog: prog, Stderr: os.Stderr, Coreutils: true, BestEffort: true}
 	runID := launch.NewRunID()
 	o := &launch.Options{
 		ID:         launch.DefaultID("timeout", runID),

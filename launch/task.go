@@ -38,8 +38,6 @@ type Mode struct {
 	// BestEffort makes registry trouble a warning (printed once) instead
 	// of a failure: a drop-in never fails where timeout would not.
 	BestEffort bool
-	// Quote quotes a command name in messages; nil: 'name'.
-	Quote func(string) string
 }
 
 // Warn says something went wrong that the run survives.
@@ -47,12 +45,6 @@ func (m Mode) Warn(format string, a ...any) {
 	fmt.Fprintf(m.Stderr, "%s: warning: "+format+"\n", append([]any{m.Prog}, a...)...)
 }
 
-func (m Mode) quote(s string) string {
-	if m.Quote == nil {
-		return "'" + s + "'"
-	}
-	return m.Quote(s)
-}
 
 // Runner is what a task runs: a native command (RunNative) or a container
 // (launch/container). Run calls Prepare, then Start and Record inside one

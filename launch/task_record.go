@@ -222,7 +222,7 @@ func startExit(err error, m Mode) *ExitError {
 		}
 		return &ExitError{Code: 128 + int(ie.Signal), Signal: ie.Signal, Msg: ie.Error()}
 	case errors.As(err, &se):
-		return &ExitError{Code: se.Code, Msg: fmt.Sprintf("failed to run command %s: %s", m.quote(se.Name), supervise.Strerror(se.Err))}
+		return &ExitError{Code: se.Code, Msg: fmt.Sprintf("failed to run command %s: %s", supervise.Quote(se.Name), supervise.Strerror(se.Err))}
 	case errors.As(err, &ee):
 		return ee
 	}

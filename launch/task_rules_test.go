@@ -75,9 +75,9 @@ func TestStartFailureStatus(t *testing.T) {
 		exit      ExitError
 	}{
 		{name: "not found", err: notFound, recorded: 127,
-			exit: ExitError{Code: 127, Msg: "failed to run command 'nope': No such file or directory"}},
+			exit: ExitError{Code: 127, Msg: "failed to run command " + supervise.Quote("nope") + ": No such file or directory"}},
 		{name: "not executable", err: &supervise.StartError{Name: "/", Err: syscall.EACCES, Code: 126}, recorded: 126,
-			exit: ExitError{Code: 126, Msg: "failed to run command '/': Permission denied"}},
+			exit: ExitError{Code: 126, Msg: "failed to run command " + supervise.Quote("/") + ": Permission denied"}},
 		{name: "interrupted", err: &supervise.Interrupted{Signal: syscall.SIGINT}, recorded: 130,
 			exit: ExitError{Code: 130, Signal: syscall.SIGINT, Msg: (&supervise.Interrupted{Signal: syscall.SIGINT}).Error()}},
 		{name: "interrupted, drop-in", err: &supervise.Interrupted{Signal: syscall.SIGTERM}, coreutils: true, recorded: 143,
@@ -97,8 +97,8 @@ func TestStartFailureStatus(t *testing.T) {
 			t.Errorf("%s: exit %+v, want %+v", c.name, *got, c.exit)
 		}
 	}
-	// The drop-in quotes names as GNU timeout does.
-	if got := startExit(notFound, Mode{Quote: func(s string) string { return "«" + s + "»" }}); got.Msg != "failed to run command «nope»: No such file or directory" {
+	// Names are quoted as GNU timeout quotes them (supervise.Quote).
+	if got := startExit(notFound, Mode{}); got.Msg != "failed to run command "+supervise.Quote("nope")+": No such file or directory" {
 		t.Errorf("quoted: %q", got.Msg)
 	}
 }

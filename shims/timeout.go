@@ -115,7 +115,7 @@ func ParseTimeout(args []string) (*TimeoutArgs, error) {
 	}
 	d, err := supervise.ParseCoreutilsDuration(rest[0])
 	if err != nil {
-		return nil, &UsageError{"invalid time interval " + supervise.LocaleQuote(rest[0])}
+		return nil, &UsageError{"invalid time interval " + supervise.Quote(rest[0])}
 	}
 	a.Duration = d
 	a.Argv = rest[1:]
@@ -151,13 +151,13 @@ func (a *TimeoutArgs) apply(opt byte, val string) error {
 	case 'k':
 		d, err := supervise.ParseCoreutilsDuration(val)
 		if err != nil {
-			return &UsageError{"invalid time interval " + supervise.LocaleQuote(val)}
+			return &UsageError{"invalid time interval " + supervise.Quote(val)}
 		}
 		a.KillAfter = d
 	case 's':
 		sig, err := supervise.ParseSignal(val)
 		if err != nil {
-			return &UsageError{supervise.LocaleQuote(val) + ": invalid signal"}
+			return &UsageError{supervise.Quote(val) + ": invalid signal"}
 		}
 		a.Signal = sig
 	case 'v':

@@ -88,7 +88,7 @@ func (s *Supervisor) waitCoreutils() Result {
 // does GNU timeout: the caller's shell sees 137.
 func (s *Supervisor) coreutilsSignal(sig syscall.Signal, res *Result) {
 	if s.cfg.Verbose != nil {
-		fmt.Fprintf(s.cfg.Verbose, "%s: sending signal %s to command %s\n", s.cfg.ProgName, SignalName(sig), LocaleQuote(s.cfg.Spec.Argv[0]))
+		fmt.Fprintf(s.cfg.Verbose, "%s: sending signal %s to command %s\n", s.cfg.ProgName, SignalName(sig), Quote(s.cfg.Spec.Argv[0]))
 	}
 	if !s.reaped {
 		_ = syscall.Kill(s.proc.PID, sig) // our unreaped child: the pid cannot be anyone else's

@@ -38,7 +38,7 @@ func ParseCoreutilsDuration(s string) (time.Duration, error) {
 		}
 	}
 	if !ok || !(v >= 0) {
-		return 0, fmt.Errorf("invalid time interval %s", quote(s))
+		return 0, fmt.Errorf("invalid time interval %s", Quote(s))
 	}
 	return floatSeconds(v), nil
 }
@@ -51,7 +51,7 @@ func ParseDuration(s string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(strings.TrimSpace(s))
 	if err != nil || d < 0 {
-		return 0, fmt.Errorf("invalid duration %s (use e.g. 10, 1.5, 30s, 10m, 2h, 1d or 1h30m)", quote(s))
+		return 0, fmt.Errorf("invalid duration %s (use e.g. 10, 1.5, 30s, 10m, 2h, 1d or 1h30m)", Quote(s))
 	}
 	return d, nil
 }
@@ -115,21 +115,3 @@ func sign(s string) int {
 	return 1
 }
 
-// quote renders a user-supplied value the way coreutils' quote() does in
-// the C locale: 'value', with unprintable bytes escaped.
-func quote(s string) string {
-	var b strings.Builder
-	simple := true
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c == 0x7f || c == '\'' || c >= 0x80 {
-			simple = false
-			break
-		}
-	}
-	if simple {
-		return "'" + s + "'"
-	}
-	b.WriteString(strconv.Quote(s))
-	return b.String()
-}

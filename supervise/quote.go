@@ -2,8 +2,10 @@ package supervise
 
 import (
 	"os"
+	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // utf8Locale reports whether the C library would run in a UTF-8 locale
@@ -33,10 +35,19 @@ var utf8Locale = sync.OnceValue(func() bool {
 	return false
 })
 
-// LocaleQuote quotes a value as coreutils' quote() does in the C or a
-// UTF-8 locale.
-func LocaleQuote(s string) string {
-	if utf8Locale() {
+// Quote quotes a user-supplied value in a message as coreutils' Quote()
+// does: ‘value’ in a UTF-8 locale, 'value' in the C locale. A value that
+// would not print as itself (control characters, a quote, bytes the
+// locale cannot show) is shown Go-quoted, its escapes visible. It is the
+// one quoting rule of the watchdog's messages and the drop-in's.
+func Quote(s string) string {
+	utf8Ok := utf8Locale()
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r == '\'' || r == utf8.RuneError || (r >= 0x80 && !utf8Ok) || (r >= 0x80 && r < 0xa0) {
+			return strconv.Quote(s)
+		}
+	}
+	if utf8Ok {
 		return "\u2018" + s + "\u2019"
 	}
 	return "'" + s + "'"

@@ -61,7 +61,7 @@ func ParseSignal(s string) (syscall.Signal, error) {
 	// As coreutils: a signal is valid only if it has a name (so 32 and 33,
 	// which glibc keeps for itself, are not).
 	if n < 0 || n > maxSignal || !hasName(syscall.Signal(n)) {
-		return 0, fmt.Errorf("%s: invalid signal", quote(s))
+		return 0, fmt.Errorf("%s: invalid signal", Quote(s))
 	}
 	return syscall.Signal(n), nil
 }

@@ -34,7 +34,7 @@ type StartError struct {
 }
 
 func (e *StartError) Error() string {
-	return fmt.Sprintf("failed to run command %s: %s", quote(e.Name), Strerror(e.Err))
+	return fmt.Sprintf("failed to run command %s: %s", Quote(e.Name), Strerror(e.Err))
 }
 
 func (e *StartError) Unwrap() error { return e.Err }

@@ -367,7 +367,7 @@ func (s *Supervisor) signalCommand(sig syscall.Signal) {
 // part) and then to every other process of the tree.
 func (s *Supervisor) signalTree(sig syscall.Signal) {
 	if s.cfg.Verbose != nil && sig != syscall.SIGCONT {
-		fmt.Fprintf(s.cfg.Verbose, "%s: sending signal %s to command %s\n", s.cfg.ProgName, SignalName(sig), quote(s.cfg.Spec.Argv[0]))
+		fmt.Fprintf(s.cfg.Verbose, "%s: sending signal %s to command %s\n", s.cfg.ProgName, SignalName(sig), Quote(s.cfg.Spec.Argv[0]))
 	}
 	s.signalCommand(sig)
 	if s.cfg.Foreground {
