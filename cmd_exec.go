@@ -97,4 +97,3 @@ func execAction(c *cli.Context) error {
 	}
 	return launch.RunNative(store, o, runID, launch.Mode{Prog: "watchdog", Stderr: c.App.ErrWriter})
 }
-

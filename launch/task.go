@@ -45,7 +45,6 @@ func (m Mode) Warn(format string, a ...any) {
 	fmt.Fprintf(m.Stderr, "%s: warning: "+format+"\n", append([]any{m.Prog}, a...)...)
 }
 
-
 // Runner is what a task runs: a native command (RunNative) or a container
 // (launch/container). Run calls Prepare, then Start and Record inside one
 // registry update, then Wait; or Abort when it will not wait.

@@ -114,4 +114,3 @@ func sign(s string) int {
 	}
 	return 1
 }
-
