@@ -153,7 +153,7 @@ func endStatus(res supervise.Result) (status, reason string) {
 		return registry.StatusFailed, registry.ReasonTimeout
 	case res.Signal != 0:
 		return registry.StatusFailed, registry.ReasonSignaled
-	case res.Code == 0:
+	case res.CommandCode == 0:
 		return registry.StatusCompleted, registry.ReasonExited
 	}
 	return registry.StatusFailed, registry.ReasonExited

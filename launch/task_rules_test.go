@@ -27,12 +27,12 @@ func TestApplyEnd(t *testing.T) {
 		keepReason bool   // the reason recorded before stays
 	}{
 		{name: "exited 0", before: running(), res: supervise.Result{Exited: true}, status: "completed", reason: "exited"},
-		{name: "exited 3", before: running(), res: supervise.Result{Exited: true, Code: 3, ExitCode: 3}, status: "failed", reason: "exited", exitCode: 3},
+		{name: "exited 3", before: running(), res: supervise.Result{Exited: true, CommandCode: 3, ExitCode: 3}, status: "failed", reason: "exited", exitCode: 3},
 		{name: "signaled", before: running(), res: supervise.Result{Signal: syscall.SIGTERM, ExitCode: 143, Reraise: syscall.SIGTERM},
 			status: "failed", reason: "signaled", exitCode: 143, signal: "TERM"},
 		{name: "timed out", before: running(), res: supervise.Result{TimedOut: true, Signal: syscall.SIGTERM, ExitCode: 124},
 			status: "failed", reason: "timeout", exitCode: 124, signal: "TERM"},
-		{name: "timed out, exited on TERM", before: running(), res: supervise.Result{TimedOut: true, Exited: true, Code: 0, ExitCode: 124},
+		{name: "timed out, exited on TERM", before: running(), res: supervise.Result{TimedOut: true, Exited: true, CommandCode: 0, ExitCode: 124},
 			status: "failed", reason: "timeout", exitCode: 124},
 		{name: "killed after the grace", before: running(), res: supervise.Result{TimedOut: true, Killed: true, Signal: syscall.SIGKILL, ExitCode: 137},
 			status: "failed", reason: "timeout", exitCode: 137, signal: "KILL"},

@@ -76,7 +76,7 @@ func run(t *testing.T, s *registry.Store, f *fakeRunner) (*ExitError, string) {
 // the end after it.
 func TestRunRecordsStartAndEnd(t *testing.T) {
 	s := newStore(t)
-	f := &fakeRunner{res: supervise.Result{Exited: true, Code: 3, ExitCode: 3}}
+	f := &fakeRunner{res: supervise.Result{Exited: true, CommandCode: 3, ExitCode: 3}}
 	f.during = func() {
 		tk := entry(t, s, "T1")
 		if tk.Status != "running" || tk.RunID != "run-1" || tk.Mode != "docker" || tk.Docker.ContainerID != "c0ffee" ||

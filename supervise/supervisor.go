@@ -75,16 +75,18 @@ type Started struct {
 
 // Result is how a run ended.
 type Result struct {
-	// ExitCode is the status to exit with, in the coreutils convention.
+	// ExitCode is the status the watchdog exits with, in the coreutils
+	// convention (124 timed out, 137 killed, the command's own otherwise).
 	ExitCode int
 	// Reraise, when non-zero, is a signal that killed the command outside a
 	// timeout: the watchdog should die of it too, as coreutils does.
 	Reraise syscall.Signal
-	// Exited/Code and Signal describe the command's own end.
-	Exited   bool
-	Code     int
-	Signal   syscall.Signal
-	TimedOut bool
+	// Exited/CommandCode and Signal describe the command's own end: its
+	// exit code when it exited, the signal when one ended it.
+	Exited      bool
+	CommandCode int
+	Signal      syscall.Signal
+	TimedOut    bool
 	// Killed means KILL had to be sent to the command.
 	Killed bool
 	// Received is the last terminating signal the supervisor received and
@@ -284,7 +286,7 @@ func (s *Supervisor) commandEnded(res *Result) {
 	}
 	res.Exited = s.status.Exited()
 	if res.Exited {
-		res.Code = s.status.ExitStatus()
+		res.CommandCode = s.status.ExitStatus()
 	} else if s.status.Signaled() {
 		res.Signal = s.status.Signal()
 	}

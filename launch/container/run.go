@@ -281,10 +281,10 @@ func (r *Runner) run() (Result, error) {
 // exited with that status itself: the record reads it as the shell does.
 // docker-run exits with the status rather than dying of the signal.
 func (res Result) supervised() supervise.Result {
-	s := supervise.Result{ExitCode: res.ExitCode, Exited: true, Code: int(res.StatusCode),
+	s := supervise.Result{ExitCode: res.ExitCode, Exited: true, CommandCode: int(res.StatusCode),
 		TimedOut: res.TimedOut, Killed: res.Killed, Received: res.Received}
 	if n := res.StatusCode - 128; n >= 1 && n <= maxSignal {
-		s.Exited, s.Code, s.Signal = false, 0, syscall.Signal(n)
+		s.Exited, s.CommandCode, s.Signal = false, 0, syscall.Signal(n)
 	}
 	return s
 }

@@ -24,7 +24,7 @@ func TestSupervisedResult(t *testing.T) {
 		{Result{StatusCode: 255, ExitCode: 255}, 255, 0},
 	} {
 		s := c.res.supervised()
-		if s.Code != c.code || s.Signal != c.signal || s.Exited != (c.signal == 0) || s.ExitCode != c.res.ExitCode ||
+		if s.CommandCode != c.code || s.Signal != c.signal || s.Exited != (c.signal == 0) || s.ExitCode != c.res.ExitCode ||
 			s.Reraise != 0 || s.TimedOut != c.res.TimedOut {
 			t.Errorf("%+v: %+v", c.res, s)
 		}
