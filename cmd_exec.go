@@ -34,7 +34,7 @@ fails at once instead of hanging. Use --foreground for interactive programs
 (then only the command itself is signalled at the deadline).`,
 	Flags: []cli.Flag{
 		&cli.StringFlag{Name: "id", Usage: "task `ID` (1-64 of A-Z a-z 0-9 . _ -); generated if not given"},
-		&cli.StringFlag{Name: "timeout", Aliases: []string{"t"}, Usage: "deadline `DURATION`; 0 for none", Value: "0", EnvVars: []string{"WATCHDOG_TIMEOUT"}},
+		&cli.StringFlag{Name: "timeout", Aliases: []string{"t"}, Usage: "deadline `DURATION`; 0 for none", Value: "0", EnvVars: []string{launch.EnvTimeout}},
 		&cli.StringFlag{Name: "kill-after", Aliases: []string{"k"}, Usage: "grace `DURATION` between the signal and KILL; 0 never sends KILL", Value: "10s"},
 		&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Usage: "`SIGNAL` sent at the deadline (name or number)", Value: "TERM"},
 		&cli.BoolFlag{Name: "preserve-status", Usage: "exit with the command's status even when it timed out"},

@@ -176,8 +176,8 @@ func pathShimMain(args []string, dir string) (int, syscall.Signal) {
 		return fatal(supervise.ExitInternal, "shim configuration: %v", err)
 	}
 	timeout, source := cfg.Shims[name].Timeout, "the shim's --timeout"
-	if v, ok := os.LookupEnv("WATCHDOG_TIMEOUT"); ok && v != "" {
-		timeout, source = v, "WATCHDOG_TIMEOUT"
+	if v := os.Getenv(launch.EnvTimeout); v != "" {
+		timeout, source = v, launch.EnvTimeout
 	}
 	o := &launch.Options{Argv: append([]string{name}, args[1:]...), Path: real, Signal: syscall.SIGTERM, KillAfter: supervise.DefaultKillAfter}
 	if timeout != "" {

@@ -45,13 +45,7 @@ func run(args []string, stdout, stderr io.Writer) (int, syscall.Signal) {
 			return pathShimMain(args, dir)
 		}
 	}
-	// An empty variable means unset, as registry.Path and the shims read
-	// them; urfave/cli would take it as a value.
-	for _, k := range []string{registry.EnvPath, "WATCHDOG_TIMEOUT"} {
-		if v, ok := os.LookupEnv(k); ok && v == "" {
-			os.Unsetenv(k)
-		}
-	}
+	launch.DropEmptyEnv()
 	if subcommand(args) == "exec" {
 		supervise.SubscribeEarly(false)
 	}

@@ -50,6 +50,7 @@ func main() {
 		ExitErrHandler: func(*cli.Context, error) {}, // main reports and exits
 
 	}
+	launch.DropEmptyEnv()
 	if err := app.Run(os.Args); err != nil {
 		ee := launch.AsExit(err)
 		ee.Report(os.Stderr, "watchdog")
@@ -81,7 +82,7 @@ unreachable (the container may still run; the record stays running until
 watchdog sweep finishes it). Images are never pulled.`,
 	Flags: []cli.Flag{
 		&cli.StringFlag{Name: "id", Usage: "task `ID`; generated if not given"},
-		&cli.StringFlag{Name: "timeout", Usage: "deadline `DURATION`; 0 for none", Value: "0"},
+		&cli.StringFlag{Name: "timeout", Usage: "deadline `DURATION`; 0 for none", Value: "0", EnvVars: []string{launch.EnvTimeout}},
 		&cli.StringFlag{Name: "kill-after", Aliases: []string{"k"}, Usage: "grace `DURATION` before KILL; 0 never KILLs", Value: "10s"},
 		&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Usage: "`SIGNAL` at the deadline", Value: "TERM"},
 		&cli.StringFlag{Name: "memory", Aliases: []string{"m"}, Usage: "memory limit `SIZE` (512m, 1g)"},

@@ -1,0 +1,22 @@
+package launch
+
+import (
+	"os"
+
+	"github.com/watchdog-run/watchdog/registry"
+)
+
+// EnvTimeout is the deadline of a run started without --timeout (exec,
+// docker-run) and of a shimmed command, over the shim's own.
+const EnvTimeout = "WATCHDOG_TIMEOUT"
+
+// DropEmptyEnv unsets the watchdog's variables that are set but empty: an
+// empty variable means unset, as registry.Path and the shims read them,
+// where urfave/cli would take it as a value.
+func DropEmptyEnv() {
+	for _, k := range []string{registry.EnvPath, EnvTimeout} {
+		if v, ok := os.LookupEnv(k); ok && v == "" {
+			os.Unsetenv(k)
+		}
+	}
+}
