@@ -2,16 +2,12 @@ package container
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/docker/docker/client"
+
+	"github.com/watchdog-run/watchdog/supervise"
 )
 
 // Labels the watchdog puts on its containers. Sweep acts only on
@@ -30,79 +26,51 @@ const (
 
 // EngineError means no Docker engine answered.
 type EngineError struct {
-	Host string
-	Err  error
+	Host    string
+	Context string // the docker CLI context that named Host; "" for none
+	TLSDir  string // the context's TLS files; "" for none
+	Err     error
 }
 
 func (e *EngineError) Error() string {
+	switch {
+	case e.TLSDir != "":
+		return fmt.Sprintf("no Docker engine reachable at %s (docker context %s, TLS files in %s): %v",
+			e.Host, supervise.Quote(e.Context), supervise.Quote(e.TLSDir), e.Err)
+	case e.Context != "":
+		return fmt.Sprintf("no Docker engine reachable at %s (docker context %s): %v", e.Host, supervise.Quote(e.Context), e.Err)
+	}
 	return fmt.Sprintf("no Docker engine reachable at %s: %v", e.Host, e.Err)
 }
 
-// Connect makes a client from the environment and checks that an engine
-// answers within a few seconds.
+// Connect makes a client as the docker CLI would (DOCKER_HOST with
+// DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, else the DOCKER_CONTEXT or
+// current context with its TLS files, else the local engine) and checks
+// that an engine answers within a few seconds.
 func Connect(ctx context.Context) (*client.Client, error) {
-	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
-	if os.Getenv("DOCKER_HOST") == "" {
-		if host, err := contextHost(); err != nil {
-			return nil, err
-		} else if host != "" {
-			opts = append(opts, client.WithHost(host))
-		}
-	}
-	cli, err := client.NewClientWithOpts(opts...)
+	dc, err := currentDockerContext()
 	if err != nil {
+		return nil, err
+	}
+	opts := []client.Opt{client.FromEnv}
+	var name, tlsDir string
+	if dc != nil {
+		opts = dc.clientOpts() // as the CLI: not DOCKER_CERT_PATH
+		name, tlsDir = dc.Name, dc.TLSDir
+	}
+	cli, err := client.NewClientWithOpts(append(opts, client.WithAPIVersionNegotiation())...)
+	if err != nil {
+		if name != "" {
+			return nil, fmt.Errorf("docker context %s: %w", supervise.Quote(name), err)
+		}
 		return nil, err
 	}
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if _, err := cli.Ping(pctx); err != nil {
 		cli.Close()
-		return nil, &EngineError{Host: cli.DaemonHost(), Err: err}
+		return nil, &EngineError{Host: cli.DaemonHost(), Context: name, TLSDir: tlsDir, Err: err}
 	}
 	cli.NegotiateAPIVersion(ctx)
 	return cli, nil
-}
-
-// contextHost resolves DOCKER_CONTEXT (or the CLI's current context) to
-// its engine address, as the docker CLI stores it.
-func contextHost() (string, error) {
-	name := os.Getenv("DOCKER_CONTEXT")
-	cfgDir := os.Getenv("DOCKER_CONFIG")
-	if cfgDir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", nil
-		}
-		cfgDir = filepath.Join(home, ".docker")
-	}
-	if name == "" {
-		var cfg struct {
-			CurrentContext string `json:"currentContext"`
-		}
-		if b, err := os.ReadFile(filepath.Join(cfgDir, "config.json")); err == nil {
-			_ = json.Unmarshal(b, &cfg)
-		}
-		name = cfg.CurrentContext
-	}
-	if name == "" || name == "default" {
-		return "", nil
-	}
-	sum := sha256.Sum256([]byte(name))
-	b, err := os.ReadFile(filepath.Join(cfgDir, "contexts", "meta", hex.EncodeToString(sum[:]), "meta.json"))
-	if err != nil {
-		return "", fmt.Errorf("docker context %q: %w", name, err)
-	}
-	var meta struct {
-		Endpoints map[string]struct {
-			Host string `json:"Host"`
-		} `json:"Endpoints"`
-	}
-	if err := json.Unmarshal(b, &meta); err != nil {
-		return "", fmt.Errorf("docker context %q: %w", name, err)
-	}
-	host := meta.Endpoints["docker"].Host
-	if host == "" {
-		return "", errors.New("docker context " + name + " has no docker endpoint")
-	}
-	return host, nil
 }
