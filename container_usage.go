@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os/exec"
 
+	"github.com/watchdog-run/watchdog/launch"
 	"github.com/watchdog-run/watchdog/registry"
 )
 
@@ -38,12 +39,7 @@ func fillContainerUsage(views []taskView) {
 	if err != nil {
 		return
 	}
-	var us []struct {
-		Ref         string  `json:"ref"`
-		Running     bool    `json:"running"`
-		CPUPercent  float64 `json:"cpu_percent"`
-		MemoryBytes int64   `json:"memory_bytes"`
-	}
+	var us []launch.ContainerUsage
 	if json.Unmarshal(out, &us) != nil {
 		return
 	}

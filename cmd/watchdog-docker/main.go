@@ -25,10 +25,6 @@ import (
 
 var version = "dev"
 
-// exitNoEngine is the status of `sweep` and `stop-container` when no engine
-// answers, so the caller can decide whether that deserves a warning.
-const exitNoEngine = 3
-
 // ExitEngineLost is docker-run's status when the engine was lost for good
 // after the container started (see container.ExitEngineLost).
 const ExitEngineLost = container.ExitEngineLost
@@ -273,11 +269,11 @@ var stopCommand = &cli.Command{
 }
 
 // connect reaches the engine for the helper's own subcommands; no engine
-// exits exitNoEngine so that the caller can decide whether to warn.
+// exits launch.ExitNoEngine so that the caller can decide whether to warn.
 func connect(ctx context.Context) (*client.Client, error) {
 	cli, err := container.Connect(ctx)
 	if err != nil {
-		return nil, fail(exitNoEngine, err.Error(), "")
+		return nil, fail(launch.ExitNoEngine, err.Error(), "")
 	}
 	return cli, nil
 }
@@ -307,11 +303,9 @@ var sweepCommand = &cli.Command{
 			return fail(1, err.Error(), "")
 		}
 		if evs == nil {
-			evs = []container.Event{}
+			evs = []launch.ContainerEvent{}
 		}
-		return json.NewEncoder(c.App.Writer).Encode(struct {
-			Actions []container.Event `json:"actions"`
-		}{evs})
+		return json.NewEncoder(c.App.Writer).Encode(launch.ContainerSweep{Actions: evs})
 	},
 }
 

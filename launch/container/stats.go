@@ -7,17 +7,11 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
+	"github.com/watchdog-run/watchdog/launch"
 )
 
-// Usage is what list and check show for a container.
-type Usage struct {
-	Ref         string  `json:"ref"`
-	Found       bool    `json:"found"`
-	State       string  `json:"state,omitempty"`
-	Running     bool    `json:"running"`
-	CPUPercent  float64 `json:"cpu_percent"` // average over its life, of one CPU
-	MemoryBytes int64   `json:"memory_bytes"`
-}
+// Usage is one container's state and use (the wire format is launch's).
+type Usage = launch.ContainerUsage
 
 // Measure reads one container's state and, when it runs, its memory and
 // CPU use from a one-shot stats sample.

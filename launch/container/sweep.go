@@ -10,23 +10,24 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
 
+	"github.com/watchdog-run/watchdog/launch"
 	"github.com/watchdog-run/watchdog/supervise"
 )
 
 // Found is one of the watchdog's containers, as its labels describe it.
 type Found struct {
-	ID         string    `json:"container_id"`
-	Name       string    `json:"container_name"`
-	TaskID     string    `json:"id"`
-	RunID      string    `json:"run_id"`
-	Registry   string    `json:"registry,omitempty"`
-	Supervisor string    `json:"supervisor,omitempty"`
-	Host       string    `json:"host,omitempty"`
-	BootID     string    `json:"boot_id,omitempty"`
-	Deadline   time.Time `json:"-"`
-	KillAfter  time.Duration
-	Keep       bool   `json:"keep,omitempty"`
-	State      string `json:"state"`
+	ID         string        `json:"container_id"`
+	Name       string        `json:"container_name"`
+	TaskID     string        `json:"id"`
+	RunID      string        `json:"run_id"`
+	Registry   string        `json:"registry,omitempty"`
+	Supervisor string        `json:"supervisor,omitempty"`
+	Host       string        `json:"host,omitempty"`
+	BootID     string        `json:"boot_id,omitempty"`
+	Deadline   time.Time     `json:"-"`
+	KillAfter  time.Duration `json:"-"`
+	Keep       bool          `json:"keep,omitempty"`
+	State      string        `json:"state"`
 }
 
 // Ours lists every container carrying the watchdog's run label, running or
@@ -83,37 +84,33 @@ func (f Found) SupervisorState() string {
 	return "elsewhere"
 }
 
-// Event is one thing the container sweep did or would do.
-type Event struct {
-	Found
-	Action  string `json:"action"` // orphaned, overdue, leftover
-	Detail  string `json:"detail"`
-	Stopped bool   `json:"stopped,omitempty"`
-	Removed bool   `json:"removed,omitempty"`
-	Error   string `json:"error,omitempty"`
+// event is the report of what the sweep does about f.
+func (f Found) event(action, detail string) launch.ContainerEvent {
+	return launch.ContainerEvent{ContainerID: f.ID, ContainerName: f.Name, TaskID: f.TaskID, RunID: f.RunID,
+		Registry: f.Registry, Action: action, Detail: detail}
 }
 
 // Sweep stops and removes the watchdog's containers whose supervisor is
 // gone or whose deadline (plus grace plus slack) has passed, and removes
 // exited ones a dead supervisor left (unless they were started with --keep).
-func Sweep(ctx context.Context, cli *client.Client, grace time.Duration, dryRun bool) ([]Event, error) {
+func Sweep(ctx context.Context, cli *client.Client, grace time.Duration, dryRun bool) ([]launch.ContainerEvent, error) {
 	found, err := Ours(ctx, cli)
 	if err != nil {
 		return nil, err
 	}
 	now := time.Now()
-	var evs []Event
+	var evs []launch.ContainerEvent
 	for _, f := range found {
 		running := f.State == "running" || f.State == "paused" || f.State == "restarting"
 		sup := f.SupervisorState()
-		var ev Event
+		var ev launch.ContainerEvent
 		switch {
 		case sup == "gone" && running:
-			ev = Event{Found: f, Action: "orphaned", Detail: fmt.Sprintf("supervisor %s is gone", f.Supervisor)}
+			ev = f.event("orphaned", fmt.Sprintf("supervisor %s is gone", f.Supervisor))
 		case running && !f.Deadline.IsZero() && now.After(f.Deadline.Add(f.KillAfter+30*time.Second)):
-			ev = Event{Found: f, Action: "overdue", Detail: fmt.Sprintf("past its deadline %s", f.Deadline.Format(time.RFC3339))}
+			ev = f.event("overdue", fmt.Sprintf("past its deadline %s", f.Deadline.Format(time.RFC3339)))
 		case sup == "gone" && !running && !f.Keep:
-			ev = Event{Found: f, Action: "leftover", Detail: fmt.Sprintf("exited; supervisor %s is gone", f.Supervisor)}
+			ev = f.event("leftover", fmt.Sprintf("exited; supervisor %s is gone", f.Supervisor))
 		default:
 			continue
 		}
