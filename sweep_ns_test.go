@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/watchdog-run/watchdog/launch"
 	"github.com/watchdog-run/watchdog/registry"
 )
 
@@ -121,7 +122,7 @@ kill -KILL $victim
 		t.Errorf("want sweep exit 0 and the victim alive:\n%s", text)
 	}
 	raw, _ := os.ReadFile(filepath.Join(dir, "sweep.json"))
-	var rep sweepReport
+	var rep launch.SweepReport
 	if err := json.Unmarshal(raw, &rep); err != nil {
 		t.Fatalf("sweep --json: %v\n%s", err, raw)
 	}
