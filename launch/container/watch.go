@@ -154,193 +154,286 @@ func (w *watcher) warnf(format string, a ...any) {
 func (w *watcher) watch(ctx context.Context, cur *link, res *Result, cleanup func()) (Result, error) {
 	ctx, cancelAll := context.WithCancel(ctx)
 	defer cancelAll() // ends a reconnect attempt still under way
-	defer func() {
-		if cur != nil {
-			cur.close()
-		}
-	}()
-
-	start := time.Now()
-	var deadlineC, killC <-chan time.Time
-	var deadlineAt, giveUpAt time.Time
-	if w.o.Timeout > 0 {
-		t := time.NewTimer(w.o.Timeout)
-		defer t.Stop()
-		deadlineC = t.C
-		deadlineAt = start.Add(w.o.Timeout)
-		giveUpAt = deadlineAt.Add(w.o.KillAfter)
-	}
-	armed := false
-	arm := func() {
-		if !armed && w.o.KillAfter > 0 {
-			armed = true
-			killC = time.After(w.o.KillAfter)
-		}
-	}
-
-	var (
-		pending      []due // fell due while the engine was unreachable, in order
-		deadlineSent bool
-		lostSince    time.Time // zero while connected
-		lastErr      error
-		backoff      time.Duration
-		retryC       <-chan time.Time
-		attempts     chan attempt // non-nil while an attempt is under way
-	)
-	lose := func(err error) {
-		lastErr = err
-		if cur != nil {
-			cur.close()
-			cur = nil
-		}
-		if lostSince.IsZero() {
-			lostSince = time.Now()
-			w.warnf("lost the Docker engine (%v); reconnecting", err)
-			backoff = retryFirst
-			retryC = time.After(backoff)
-		}
-	}
-	// deliver sends d now; false: the engine is unreachable (d stays due).
-	deliver := func(d due) bool {
-		if cur == nil {
-			return false
-		}
-		if w.o.Verbose != nil {
-			fmt.Fprintf(w.o.Verbose, "watchdog: sending signal %s to container %s%s", signalName(d.sig), w.o.Name, w.nl)
-		}
-		kctx, cancel := context.WithTimeout(ctx, callTimeout)
-		err := w.cli.ContainerKill(kctx, w.id, strconv.Itoa(int(d.sig)))
-		cancel()
-		switch {
-		case err == nil:
-			switch d.kind {
-			case dueDeadline:
-				deadlineSent = true
-			case dueKill:
-				res.Killed = true
-			}
-			return true
-		case engineAnswered(err):
-			// Not running any more (the wait says how it ended), gone, or
-			// refused: retrying would not change the answer.
-			if w.o.Verbose != nil && !errdefs.IsConflict(err) && !client.IsErrNotFound(err) {
-				fmt.Fprintf(w.o.Verbose, "watchdog: signal %s to container %s: %v%s", signalName(d.sig), w.o.Name, err, w.nl)
-			}
-			return true
-		}
-		lose(fmt.Errorf("send signal %s: %w", signalName(d.sig), err))
-		return false
-	}
-	send := func(d due) {
-		if len(pending) == 0 && deliver(d) {
-			return
-		}
-		for _, p := range pending {
-			if p == d {
-				return
-			}
-		}
-		pending = append(pending, d)
-		if w.o.Verbose != nil {
-			fmt.Fprintf(w.o.Verbose, "watchdog: signal %s for container %s is due; sending it once the engine answers%s", signalName(d.sig), w.o.Name, w.nl)
-		}
-	}
-	flush := func() {
-		for len(pending) > 0 && deliver(pending[0]) {
-			pending = pending[1:]
-		}
-	}
-	lostError := func(removed bool) *EngineLostError {
-		e := &EngineLostError{ContainerID: w.id, Name: w.o.Name, Host: w.cli.DaemonHost(), Err: lastErr,
-			Removed: removed, TimedOut: res.TimedOut}
-		if !lostSince.IsZero() {
-			e.Unreachable = time.Since(lostSince)
-		}
-		for _, p := range pending {
-			e.Undelivered = append(e.Undelivered, p.sig)
-		}
-		return e
-	}
+	s := w.newWatchState(ctx, cur, res)
+	defer s.stop()
 
 	for {
-		var waitC <-chan container.WaitResponse
-		var waitErr <-chan error
-		if cur != nil {
-			waitC, waitErr = cur.waitC, cur.waitErr
-		}
+		waitC, waitErr := s.waitChans()
 		select {
 		case wr := <-waitC:
-			res.StatusCode = wr.StatusCode
-			select { // let the last output arrive
-			case <-cur.outDone:
-			case <-time.After(2 * time.Second):
-			}
-			if res.TimedOut && !deadlineSent && w.finishedBefore(ctx, deadlineAt) {
-				// It exited on its own in time; we learnt it late.
-				res.TimedOut = false
-			}
-			if !w.o.Keep {
-				cleanup()
-			}
-			res.ExitCode = exitCode(*res)
-			if res.TimedOut && !w.o.Preserve && !res.Killed {
-				res.ExitCode = 124
-			}
-			if res.TimedOut && w.o.Preserve && !res.Killed {
-				res.ExitCode = int(res.StatusCode)
-			}
+			s.exited(wr, cleanup)
 			return *res, nil
 		case err := <-waitErr:
-			lose(fmt.Errorf("wait for container: %w", err))
+			s.lose(fmt.Errorf("wait for container: %w", err))
 		case v := <-w.sigs:
-			sig := v.(syscall.Signal)
-			if sig == syscall.SIGWINCH {
-				if cur != nil {
-					rctx, cancel := context.WithTimeout(ctx, callTimeout)
-					resize(rctx, w.cli, w.id)
-					cancel()
-				}
-				continue
-			}
-			res.Received = sig
-			send(due{sig, dueForward})
-			arm()
-		case <-deadlineC:
-			deadlineC = nil
-			res.TimedOut = true
-			send(due{w.o.Signal, dueDeadline})
-			arm()
-		case <-killC:
-			killC = nil
-			send(due{syscall.SIGKILL, dueKill})
-		case <-retryC:
-			retryC = nil
-			attempts = make(chan attempt, 1)
-			go func(ch chan<- attempt) {
-				l, removed, err := w.reconnect(ctx)
-				ch <- attempt{l, removed, err}
-			}(attempts)
-		case a := <-attempts:
-			attempts = nil
-			switch {
-			case a.err == nil:
-				w.warnf("reconnected to the Docker engine after %s", time.Since(lostSince).Round(10*time.Millisecond))
-				cur, lostSince = a.l, time.Time{}
-				flush()
-			case a.removed:
-				lastErr = a.err
-				return *res, lostError(true)
-			default:
-				lastErr = a.err
-				now := time.Now()
-				if now.Sub(lostSince) >= engineRetry && (giveUpAt.IsZero() || !now.Before(giveUpAt)) {
-					return *res, lostError(false)
-				}
-				backoff = min(2*backoff, retryMax)
-				retryC = time.After(backoff)
+			s.signal(v.(syscall.Signal))
+		case <-s.deadlineC:
+			s.deadline()
+		case <-s.killC:
+			s.kill()
+		case <-s.retryC:
+			s.retry()
+		case a := <-s.attempts:
+			if err := s.attempted(a); err != nil {
+				return *res, err
 			}
 		}
 	}
+}
+
+// watchState is what watch's loop keeps between its events. Only the
+// loop's goroutine touches it.
+type watchState struct {
+	w   *watcher
+	ctx context.Context // watch's own: cancelled when watch returns
+	cur *link           // nil while the engine is unreachable
+	res *Result
+
+	deadlineTimer *time.Timer      // nil: no deadline
+	deadlineC     <-chan time.Time // nil: no deadline, or it passed
+	deadlineAt    time.Time        // zero: no deadline
+	giveUpAt      time.Time        // the deadline plus the KILL grace; zero: no deadline
+	killC         <-chan time.Time // the end of the KILL grace
+	armed         bool             // the KILL grace has started
+
+	pending      []due // fell due while the engine was unreachable, in order
+	deadlineSent bool
+	lostSince    time.Time // zero while connected
+	lastErr      error
+	backoff      time.Duration
+	retryC       <-chan time.Time
+	attempts     chan attempt // non-nil while an attempt is under way
+}
+
+// newWatchState starts the deadline, if any, from now.
+func (w *watcher) newWatchState(ctx context.Context, cur *link, res *Result) *watchState {
+	s := &watchState{w: w, ctx: ctx, cur: cur, res: res}
+	start := time.Now()
+	if w.o.Timeout > 0 {
+		s.deadlineTimer = time.NewTimer(w.o.Timeout)
+		s.deadlineC = s.deadlineTimer.C
+		s.deadlineAt = start.Add(w.o.Timeout)
+		s.giveUpAt = s.deadlineAt.Add(w.o.KillAfter)
+	}
+	return s
+}
+
+// stop releases the deadline timer and the current connection.
+func (s *watchState) stop() {
+	if s.deadlineTimer != nil {
+		s.deadlineTimer.Stop()
+	}
+	if s.cur != nil {
+		s.cur.close()
+	}
+}
+
+// waitChans are the current connection's wait channels; nil channels,
+// which never fire, while the engine is unreachable.
+func (s *watchState) waitChans() (<-chan container.WaitResponse, <-chan error) {
+	if s.cur == nil {
+		return nil, nil
+	}
+	return s.cur.waitC, s.cur.waitErr
+}
+
+// exited settles the result once the container's exit is known.
+func (s *watchState) exited(wr container.WaitResponse, cleanup func()) {
+	res, o := s.res, s.w.o
+	res.StatusCode = wr.StatusCode
+	select { // let the last output arrive
+	case <-s.cur.outDone:
+	case <-time.After(2 * time.Second):
+	}
+	if res.TimedOut && !s.deadlineSent && s.w.finishedBefore(s.ctx, s.deadlineAt) {
+		// It exited on its own in time; we learnt it late.
+		res.TimedOut = false
+	}
+	if !o.Keep {
+		cleanup()
+	}
+	res.ExitCode = exitCode(*res)
+	if res.TimedOut && !o.Preserve && !res.Killed {
+		res.ExitCode = 124
+	}
+	if res.TimedOut && o.Preserve && !res.Killed {
+		res.ExitCode = int(res.StatusCode)
+	}
+}
+
+// signal handles a signal docker-run received: SIGWINCH resizes the
+// container's terminal to ours, any other is forwarded and starts the
+// KILL grace.
+func (s *watchState) signal(sig syscall.Signal) {
+	if sig == syscall.SIGWINCH {
+		if s.cur != nil {
+			rctx, cancel := context.WithTimeout(s.ctx, callTimeout)
+			resize(rctx, s.w.cli, s.w.id)
+			cancel()
+		}
+		return
+	}
+	s.res.Received = sig
+	s.send(due{sig, dueForward})
+	s.arm()
+}
+
+// deadline: the timeout passed; send --signal and start the KILL grace.
+func (s *watchState) deadline() {
+	s.deadlineC = nil
+	s.res.TimedOut = true
+	s.send(due{s.w.o.Signal, dueDeadline})
+	s.arm()
+}
+
+// kill: the KILL grace passed.
+func (s *watchState) kill() {
+	s.killC = nil
+	s.send(due{syscall.SIGKILL, dueKill})
+}
+
+// arm starts the KILL grace, once: it runs from the first signal sent,
+// forwarded or at the deadline. A KillAfter of 0 never KILLs.
+func (s *watchState) arm() {
+	if !s.armed && s.w.o.KillAfter > 0 {
+		s.armed = true
+		s.killC = time.After(s.w.o.KillAfter)
+	}
+}
+
+// send delivers d, or, when the engine is unreachable or signals are
+// still pending (d must not overtake them), queues it once behind them.
+func (s *watchState) send(d due) {
+	if len(s.pending) == 0 && s.deliver(d) {
+		return
+	}
+	for _, p := range s.pending {
+		if p == d {
+			return
+		}
+	}
+	s.pending = append(s.pending, d)
+	if s.w.o.Verbose != nil {
+		fmt.Fprintf(s.w.o.Verbose, "watchdog: signal %s for container %s is due; sending it once the engine answers%s", signalName(d.sig), s.w.o.Name, s.w.nl)
+	}
+}
+
+// flush delivers the pending signals in order, until the engine fails
+// again.
+func (s *watchState) flush() {
+	for len(s.pending) > 0 && s.deliver(s.pending[0]) {
+		s.pending = s.pending[1:]
+	}
+}
+
+// deliver sends d now; false: the engine is unreachable (d stays due).
+func (s *watchState) deliver(d due) bool {
+	w := s.w
+	if s.cur == nil {
+		return false
+	}
+	if w.o.Verbose != nil {
+		fmt.Fprintf(w.o.Verbose, "watchdog: sending signal %s to container %s%s", signalName(d.sig), w.o.Name, w.nl)
+	}
+	kctx, cancel := context.WithTimeout(s.ctx, callTimeout)
+	err := w.cli.ContainerKill(kctx, w.id, strconv.Itoa(int(d.sig)))
+	cancel()
+	switch {
+	case err == nil:
+		switch d.kind {
+		case dueDeadline:
+			s.deadlineSent = true
+		case dueKill:
+			s.res.Killed = true
+		}
+		return true
+	case engineAnswered(err):
+		// Not running any more (the wait says how it ended), gone, or
+		// refused: retrying would not change the answer.
+		if w.o.Verbose != nil && !errdefs.IsConflict(err) && !client.IsErrNotFound(err) {
+			fmt.Fprintf(w.o.Verbose, "watchdog: signal %s to container %s: %v%s", signalName(d.sig), w.o.Name, err, w.nl)
+		}
+		return true
+	}
+	s.lose(fmt.Errorf("send signal %s: %w", signalName(d.sig), err))
+	return false
+}
+
+// lose drops the connection after err. The first failure of a run of
+// them starts the clock of engineRetry and the reconnect attempts.
+func (s *watchState) lose(err error) {
+	s.lastErr = err
+	if s.cur != nil {
+		s.cur.close()
+		s.cur = nil
+	}
+	if s.lostSince.IsZero() {
+		s.lostSince = time.Now()
+		s.w.warnf("lost the Docker engine (%v); reconnecting", err)
+		s.backoff = retryFirst
+		s.retryC = time.After(s.backoff)
+	}
+}
+
+// retry starts a reconnect attempt in the background: its engine calls
+// may take up to callTimeout each, while signals and the deadline keep
+// falling due.
+func (s *watchState) retry() {
+	s.retryC = nil
+	ch := make(chan attempt, 1)
+	s.attempts = ch
+	w, ctx := s.w, s.ctx
+	go func() {
+		l, removed, err := w.reconnect(ctx)
+		ch <- attempt{l, removed, err}
+	}()
+}
+
+// attempted takes a reconnect attempt's outcome: back to the engine (the
+// signals that fell due meanwhile go out), or, when it is time to give
+// up, the *EngineLostError Run returns; otherwise the next attempt after
+// the backoff.
+func (s *watchState) attempted(a attempt) error {
+	s.attempts = nil
+	switch {
+	case a.err == nil:
+		s.w.warnf("reconnected to the Docker engine after %s", time.Since(s.lostSince).Round(10*time.Millisecond))
+		s.cur, s.lostSince = a.l, time.Time{}
+		s.flush()
+	case a.removed:
+		s.lastErr = a.err
+		return s.lostError(true)
+	default:
+		s.lastErr = a.err
+		if s.givingUp(time.Now()) {
+			return s.lostError(false)
+		}
+		s.backoff = min(2*s.backoff, retryMax)
+		s.retryC = time.After(s.backoff)
+	}
+	return nil
+}
+
+// givingUp: the engine has been unreachable for engineRetry and, when
+// there is a deadline, the deadline plus the KILL grace have passed (see
+// engineRetry).
+func (s *watchState) givingUp(now time.Time) bool {
+	return now.Sub(s.lostSince) >= engineRetry && (s.giveUpAt.IsZero() || !now.Before(s.giveUpAt))
+}
+
+// lostError is what Run returns on giving up the engine; removed: the
+// engine answered again, without the container.
+func (s *watchState) lostError(removed bool) *EngineLostError {
+	w := s.w
+	e := &EngineLostError{ContainerID: w.id, Name: w.o.Name, Host: w.cli.DaemonHost(), Err: s.lastErr,
+		Removed: removed, TimedOut: s.res.TimedOut}
+	if !s.lostSince.IsZero() {
+		e.Unreachable = time.Since(s.lostSince)
+	}
+	for _, p := range s.pending {
+		e.Undelivered = append(e.Undelivered, p.sig)
+	}
+	return e
 }
 
 // reconnect makes a new link to the started container: it checks that the
