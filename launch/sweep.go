@@ -6,8 +6,18 @@ import (
 	"time"
 
 	"github.com/watchdog-run/watchdog/registry"
-	"github.com/watchdog-run/watchdog/supervise"
 )
+
+// Sweep's engine: `watchdog sweep` (and `watchdog run`, the earlier tool's
+// loop of it) reaps what dead or stuck supervisors left behind.
+//
+//	sweep.go            Sweep: one sweep, step by step, over every registry
+//	sweep_census.go     the read-only census: which runs some registry records
+//	sweep_plan.go       the plan: which running task gets which action (pure)
+//	sweep_registry.go   one registry: read, plan, re-check, end trees, record
+//	sweep_untracked.go  tagged processes of runs no registry records
+//	sweep_containers.go the container part, through a ContainerSweeper
+//	sweep_report.go     the report, its JSON form, and what it may claim
 
 // SweepOptions says what a sweep may do.
 type SweepOptions struct {
@@ -19,85 +29,27 @@ type SweepOptions struct {
 	Containers ContainerSweeper
 }
 
-// SweepEvent is one thing sweep did (or would do). Its JSON form is part of
-// the documented `sweep --json` schema.
-type SweepEvent struct {
-	Registry  string   `json:"registry,omitempty"`
-	ID        string   `json:"id,omitempty"`
-	RunID     string   `json:"run_id,omitempty"`
-	Action    string   `json:"action"` // orphaned, overdue, lost, untracked
-	Status    string   `json:"status,omitempty"`
-	Reason    string   `json:"reason,omitempty"`
-	Detail    string   `json:"detail"`
-	Signalled []int    `json:"signalled,omitempty"`
-	Killed    []int    `json:"killed,omitempty"`
-	Stuck     []int    `json:"stuck,omitempty"`
-	Zombies   []string `json:"zombies,omitempty"`
-	DryRun    bool     `json:"dry_run,omitempty"`
-	// Scope says how the processes were found, so nobody reads "ended"
-	// as "ended everything": see the README on what a run tag cannot see.
-	Scope string `json:"scope,omitempty"`
-	Error string `json:"error,omitempty"`
-
-	task     *registry.Task
-	tree     *supervise.Tree
-	recorded bool // the locked update wrote Status and Reason
-}
-
-// WouldEnd counts, now, the live processes of the tree the event ends;
-// false when it ends none.
-func (ev SweepEvent) WouldEnd() (int, bool) {
-	if ev.tree == nil {
-		return 0, false
-	}
-	live, _, _ := ev.tree.Members()
-	return len(live), true
-}
-
-// SweepReport is what one sweep did.
-type SweepReport struct {
-	Time       string       `json:"time"`
-	Registries []string     `json:"registries"`
-	Actions    []SweepEvent `json:"actions"`
-	Warnings   []string     `json:"warnings,omitempty"`
-	Errors     []string     `json:"errors,omitempty"`
-}
-
-// EndedSome reports whether the sweep signalled a process tree.
-func (rep SweepReport) EndedSome() bool {
-	for _, ev := range rep.Actions {
-		if ev.Scope != "" && len(ev.Signalled) > 0 && !ev.DryRun {
-			return true
-		}
-	}
-	return false
-}
-
 // Sweep sweeps the registry at current (with o.All, every registry this
-// user has used) and reports what it did.
+// user has used) and reports what it did. Nothing stops it half-way: what
+// failed is in the report's Errors.
 func Sweep(current string, o SweepOptions) SweepReport {
 	rep := SweepReport{Time: registry.FormatTime(time.Now()), Actions: []SweepEvent{}}
-	paths := []string{}
-	if _, err := os.Lstat(current); err == nil {
-		paths = append(paths, current)
-	}
 	known, indexErr := registry.Known()
-	if o.All {
-		if indexErr != nil {
-			rep.Errors = append(rep.Errors, fmt.Sprintf("read the registry index %s: %v", registry.IndexPath(), indexErr))
-		}
-		for _, p := range known {
-			if !samePath(p, current) {
-				paths = append(paths, p)
-			}
-		}
+	if o.All && indexErr != nil {
+		rep.Errors = append(rep.Errors, fmt.Sprintf("read the registry index %s: %v", registry.IndexPath(), indexErr))
 	}
-	rep.Registries = paths
+	rep.Registries = registriesToSweep(current, known, o.All)
 
-	c := takeCensus(append(append([]string{}, paths...), known...))
+	// Every registry this user has used is counted, swept or not: a run
+	// any of them records is not untracked. An unreadable one (or index)
+	// may record any run, so then no process is called untracked.
+	c := takeCensus(append(append([]string{}, rep.Registries...), known...))
 	c.complete = c.complete && indexErr == nil
+
+	// Containers first: the plan of a docker task reads what became of its
+	// container.
 	containers := sweepContainers(o, &rep, c.needDocker)
-	for _, p := range paths {
+	for _, p := range rep.Registries {
 		evs, err := sweepRegistry(p, o, containers, &rep)
 		if err != nil {
 			rep.Errors = append(rep.Errors, err.Error())
@@ -115,74 +67,27 @@ func Sweep(current string, o SweepOptions) SweepReport {
 	return rep
 }
 
+// registriesToSweep is the current registry if it exists and, with all,
+// every other one the index lists.
+func registriesToSweep(current string, known []string, all bool) []string {
+	paths := []string{}
+	if _, err := os.Lstat(current); err == nil {
+		paths = append(paths, current)
+	}
+	if !all {
+		return paths
+	}
+	for _, p := range known {
+		if !samePath(p, current) {
+			paths = append(paths, p)
+		}
+	}
+	return paths
+}
+
+// samePath reports whether two paths name the same existing file.
 func samePath(a, b string) bool {
 	fa, err1 := os.Stat(a)
 	fb, err2 := os.Stat(b)
 	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
-}
-
-// census is what every registry this user has used knows, read without
-// writing anything: a corrupt registry is left as it is (and makes the
-// census incomplete), whatever the sweep was asked to do.
-type census struct {
-	paths      []string
-	runs       map[string]bool // run ids in a registry or its history
-	complete   bool            // every registry could be read
-	needDocker bool            // some registry holds a running docker task
-}
-
-func takeCensus(paths []string) *census {
-	c := &census{runs: map[string]bool{}, complete: true}
-	seen := map[string]bool{}
-	for _, p := range paths {
-		if seen[p] {
-			continue
-		}
-		seen[p] = true
-		c.paths = append(c.paths, p)
-		r, err := readRegistry(p)
-		if err != nil {
-			c.complete = false
-			continue
-		}
-		for _, id := range r.IDs() {
-			st, run, ok := r.Peek(id)
-			if ok && run != "" {
-				c.runs[run] = true
-			}
-			if ok && st == registry.StatusRunning && !c.needDocker {
-				t, err := r.Get(id)
-				c.needDocker = err == nil && t != nil && t.Mode == registry.ModeDocker
-			}
-		}
-	}
-	c.needDocker = c.needDocker || os.Getenv("DOCKER_HOST") != ""
-	return c
-}
-
-// knowsNow reads the registries again and reports whether any of them
-// records the run now. Called once a run's supervisor is seen dead, it is
-// the final word: a dead supervisor writes nothing more.
-func (c *census) knowsNow(run string) bool {
-	for _, p := range c.paths {
-		r, err := readRegistry(p)
-		if err != nil {
-			return true // cannot tell: the run may be there
-		}
-		for _, id := range r.IDs() {
-			if _, got, ok := r.Peek(id); ok && got == run {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// readRegistry reads a registry and its history without writing anything.
-func readRegistry(path string) (*registry.Registry, error) {
-	s, err := registry.OpenForReading(path)
-	if err != nil {
-		return nil, err
-	}
-	return s.ReadWithHistory()
 }

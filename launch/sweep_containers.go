@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/watchdog-run/watchdog/registry"
 )
 
 // ContainerSweeper sweeps the watchdog's containers: stops and removes
@@ -40,7 +38,7 @@ func sweepContainers(o SweepOptions, rep *SweepReport, need bool) *containerSwee
 	switch {
 	case errors.As(err, &ne):
 		if need {
-			rep.Warnings = append(rep.Warnings, "containers not swept: "+ne.Reason)
+			rep.warn("containers not swept: " + ne.Reason)
 		}
 		return cs
 	case err != nil:
@@ -67,29 +65,4 @@ func containerDetail(ev ContainerEvent, dryRun bool) string {
 		detail += "; stopped (kept: --keep)"
 	}
 	return detail
-}
-
-// planContainerTask decides what sweep records for a running docker task;
-// the containers themselves were handled by sweepContainers.
-func planContainerTask(t *registry.Task, cs *containerSweep) (SweepEvent, bool) {
-	if RecordedElsewhere(t) {
-		return SweepEvent{}, false
-	}
-	if ev, ok := cs.byRun[t.RunID]; ok && t.RunID != "" {
-		reason := registry.ReasonOrphaned
-		if ev.Action == "overdue" {
-			reason = registry.ReasonTimeout
-		}
-		return SweepEvent{Action: ev.Action, Status: registry.StatusFailed, Reason: reason,
-			Detail: fmt.Sprintf("container %s: %s", ev.ContainerName, ev.Detail)}, true
-	}
-	if SupervisorAlive(t) || !cs.reachable {
-		return SweepEvent{}, false // healthy, or the engine cannot tell us
-	}
-	name := ""
-	if t.Docker != nil {
-		name = t.Docker.ContainerName
-	}
-	return SweepEvent{Action: "lost", Status: registry.StatusFailed, Reason: registry.ReasonLost,
-		Detail: fmt.Sprintf("supervisor is gone and container %s no longer runs; record closed", name)}, true
 }

@@ -1,9 +1,8 @@
 package launch
 
 import (
-	"bytes"
 	"os"
-	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,64 +11,99 @@ import (
 	"github.com/watchdog-run/watchdog/supervise"
 )
 
-// Sweep's plan for one running task, by the liveness of its supervisor and
-// its processes. The processes are real or certainly absent: this test
-// process stands in for a live supervisor, pids above pid_max for dead
-// ones, so no plan here can point at anyone else's process.
+// seen answers the plan's questions about processes from a table, and
+// notes which were asked.
+type seen struct {
+	sup     supervise.Liveness
+	command bool // the recorded command is alive
+	gone    bool // every process of the tree is gone
+	asked   []string
+}
+
+func (s *seen) supervisor(*registry.Task) supervise.Liveness {
+	s.asked = append(s.asked, "supervisor")
+	return s.sup
+}
+
+func (s *seen) commandAlive(*registry.Task) bool {
+	s.asked = append(s.asked, "command")
+	return s.command
+}
+
+func (s *seen) allGone(*supervise.Tree) bool {
+	s.asked = append(s.asked, "tree")
+	return s.gone
+}
+
+// Sweep's plan for one running task: what the supervisor's liveness, the
+// deadline, the task's processes and its container decide.
 func TestPlanTask(t *testing.T) {
-	self := supervise.SelfID(false)
-	live := func() *registry.Proc {
-		return &registry.Proc{PID: self.PID, StartTicks: self.Ticks, PIDNS: self.PIDNS, Host: self.Host, BootID: self.BootID}
-	}
-	dead := func() *registry.Proc { return &registry.Proc{PID: 2147483646, StartTicks: 5} }
-	elsewhere := func() *registry.Proc {
-		p := live()
-		p.PIDNS = self.PIDNS + 1 // another PID namespace: a container's
-		return p
-	}
-	gone := &registry.Native{PID: 2147483640, PGID: 2147483640, StartTicks: 7, RunTag: "WATCHDOG_RUN_ID=plan-test-none"}
+	t.Parallel()
 	now := time.Now()
 	past := registry.FormatTime(now.Add(-time.Hour))
 	future := registry.FormatTime(now.Add(time.Hour))
-	cases := []struct {
-		name       string
-		task       registry.Task
-		containers *containerSweep
-		act        bool
-		action     string
-		reason     string
-		ends       bool // the plan ends a process tree
-		detail     string
-	}{
-		{name: "supervisor alive, within its deadline", task: registry.Task{Supervisor: live(), Native: gone, Deadline: future}},
-		{name: "supervisor alive, overdue", task: registry.Task{Supervisor: live(), Native: gone, Deadline: past, KillAfter: 10},
-			act: true, action: "overdue", reason: registry.ReasonTimeout, ends: true},
-		{name: "supervisor in another PID namespace, overdue", task: registry.Task{Supervisor: elsewhere(), Native: gone, Deadline: past}},
-		{name: "supervisor gone, every process gone", task: registry.Task{Supervisor: dead(), Native: gone},
-			act: true, action: "lost", reason: registry.ReasonLost, detail: "all its processes are gone"},
-		{name: "supervisor gone, kept run", task: registry.Task{Supervisor: dead(), Native: gone, KeepDescendants: true},
-			act: true, action: "lost", reason: registry.ReasonLost, detail: "is kept"},
-		{name: "the earlier tool's entry, its process gone", task: registry.Task{Native: gone},
-			act: true, action: "lost", reason: registry.ReasonLost, detail: "nothing signalled"},
-		{name: "registered without a process", task: registry.Task{Supervisor: dead()}},
-		{name: "docker task its container sweep stopped, overdue", task: registry.Task{Mode: registry.ModeDocker, RunID: "r1", Supervisor: live()},
-			containers: &containerSweep{reachable: true, byRun: map[string]ContainerEvent{"r1": {RunID: "r1", Action: "overdue", ContainerName: "c"}}},
-			act:        true, action: "overdue", reason: registry.ReasonTimeout},
-		{name: "docker task, supervisor gone, container gone", task: registry.Task{Mode: registry.ModeDocker, RunID: "r2", Supervisor: dead()},
-			containers: &containerSweep{reachable: true, byRun: map[string]ContainerEvent{}},
-			act:        true, action: "lost", reason: registry.ReasonLost},
-		{name: "docker task, supervisor gone, no engine to ask", task: registry.Task{Mode: registry.ModeDocker, RunID: "r3", Supervisor: dead()},
-			containers: &containerSweep{byRun: map[string]ContainerEvent{}}},
+	sup := &registry.Proc{PID: 2147483646, StartTicks: 5}
+	native := &registry.Native{PID: 2147483640, PGID: 2147483640, StartTicks: 7, RunTag: "WATCHDOG_RUN_ID=plan-none"}
+	docker := func(run string) registry.Task {
+		return registry.Task{Mode: registry.ModeDocker, RunID: run, Supervisor: sup, Docker: &registry.Docker{ContainerName: "c-" + run}}
 	}
-	for _, c := range cases {
+	stopped := &containerSweep{reachable: true, byRun: map[string]ContainerEvent{
+		"r-over": {RunID: "r-over", Action: "overdue", ContainerName: "c-over", Detail: "past its deadline"},
+		"r-orph": {RunID: "r-orph", Action: "orphaned", ContainerName: "c-orph", Detail: "supervisor gone"},
+	}}
+	noEngine := &containerSweep{byRun: map[string]ContainerEvent{}}
+	for _, c := range []struct {
+		name   string
+		task   registry.Task
+		seen   seen
+		cs     *containerSweep
+		action string // "": nothing planned
+		reason string
+		ends   bool   // the plan ends a process tree
+		detail string // in the event's detail
+		asked  string // the questions asked, in order
+	}{
+		{name: "supervisor alive, before its deadline", task: registry.Task{Supervisor: sup, Native: native, Deadline: future},
+			seen: seen{sup: supervise.Alive}, asked: "supervisor"},
+		{name: "supervisor alive, no deadline", task: registry.Task{Supervisor: sup, Native: native},
+			seen: seen{sup: supervise.Alive}, asked: "supervisor"},
+		{name: "supervisor alive, overdue: its tree is ended", task: registry.Task{Supervisor: sup, Native: native, Deadline: past, KillAfter: 10},
+			seen: seen{sup: supervise.Alive}, action: "overdue", reason: registry.ReasonTimeout, ends: true, detail: "though supervisor 2147483646 lives", asked: "supervisor"},
+		{name: "supervisor elsewhere, overdue: never touched", task: registry.Task{Supervisor: sup, Native: native, Deadline: past},
+			seen: seen{sup: supervise.Elsewhere}, asked: "supervisor"},
+		{name: "supervisor gone, processes live: orphaned, tree ended", task: registry.Task{Supervisor: sup, Native: native},
+			seen: seen{sup: supervise.Gone}, action: "orphaned", reason: registry.ReasonOrphaned, ends: true, detail: "supervisor 2147483646 is gone", asked: "supervisor tree"},
+		{name: "supervisor gone, every process gone: lost", task: registry.Task{Supervisor: sup, Native: native},
+			seen: seen{sup: supervise.Gone, gone: true}, action: "lost", reason: registry.ReasonLost, detail: "all its processes are gone", asked: "supervisor tree"},
+		{name: "supervisor gone, kept run: orphaned, says kept", task: registry.Task{Supervisor: sup, Native: native, KeepDescendants: true},
+			seen: seen{sup: supervise.Gone}, action: "orphaned", reason: registry.ReasonOrphaned, ends: true, detail: "left behind is kept", asked: "supervisor tree"},
+		{name: "the earlier tool's entry, its process alive", task: registry.Task{Native: native},
+			seen: seen{command: true}, asked: "command"},
+		{name: "the earlier tool's entry, its process gone: lost, never signalled", task: registry.Task{Native: native},
+			action: "lost", reason: registry.ReasonLost, detail: "nothing signalled", asked: "command"},
+		{name: "registered without a process", task: registry.Task{Supervisor: sup}},
+		{name: "docker, container stopped as overdue", task: docker("r-over"), cs: stopped,
+			seen: seen{sup: supervise.Alive}, action: "overdue", reason: registry.ReasonTimeout, detail: "container c-over: past its deadline", asked: "supervisor"},
+		{name: "docker, container stopped as orphaned", task: docker("r-orph"), cs: stopped,
+			action: "orphaned", reason: registry.ReasonOrphaned, detail: "container c-orph", asked: "supervisor"},
+		{name: "docker, supervisor elsewhere: never touched", task: docker("r-orph"), cs: stopped,
+			seen: seen{sup: supervise.Elsewhere}, asked: "supervisor"},
+		{name: "docker, supervisor alive", task: docker("r-live"), cs: stopped, seen: seen{sup: supervise.Alive}, asked: "supervisor"},
+		{name: "docker, supervisor gone, container gone: lost", task: docker("r-gone"), cs: stopped,
+			action: "lost", reason: registry.ReasonLost, detail: "container c-r-gone no longer runs", asked: "supervisor"},
+		{name: "docker, supervisor gone, no engine to ask", task: docker("r-gone"), cs: noEngine, asked: "supervisor"},
+	} {
 		c.task.Status = registry.StatusRunning
-		cs := c.containers
+		cs := c.cs
 		if cs == nil {
-			cs = &containerSweep{byRun: map[string]ContainerEvent{}}
+			cs = noEngine
 		}
-		ev, act := planTask(&c.task, now, cs)
-		if act != c.act {
-			t.Errorf("%s: acts %v, want %v (%+v)", c.name, act, c.act, ev)
+		ev, act := planTask(&c.task, now, cs, &c.seen)
+		if got := strings.Join(c.seen.asked, " "); got != c.asked {
+			t.Errorf("%s: asked %q, want %q", c.name, got, c.asked)
+		}
+		if act != (c.action != "") {
+			t.Errorf("%s: acts %v (%+v), want action %q", c.name, act, ev, c.action)
 			continue
 		}
 		if !act {
@@ -87,51 +121,72 @@ func TestPlanTask(t *testing.T) {
 	}
 }
 
-// A finished task is never planned, whatever its pids; a dry run reports
-// the plan and changes no byte of the registry.
-func TestSweepRegistryDryRunAndFinished(t *testing.T) {
-	reg := filepath.Join(t.TempDir(), "process_registry.json")
-	s, err := registry.Open(reg)
+// An orphaned run's tree is the command, its group and every process with
+// the run's tag; an orphaned kept run's is the command and what is still
+// below it, nothing it left behind. This test process stands in for the
+// command (nothing is signalled).
+func TestPlanOrphanTree(t *testing.T) {
+	t.Parallel()
+	pid := os.Getpid()
+	ticks, err := supervise.StartTicks(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	orphan := &registry.Task{Mode: registry.ModeNative, Status: registry.StatusRunning, RunID: "run-o", ConstitutionRules: []string{},
-		Native:     &registry.Native{PID: 2147483640, PGID: 2147483640, StartTicks: 7, RunTag: "WATCHDOG_RUN_ID=run-o-none"},
-		Supervisor: &registry.Proc{PID: 2147483646, StartTicks: 5}}
-	done := *orphan
-	code := 0
-	done.Status, done.Reason, done.ExitCode, done.RunID = registry.StatusCompleted, registry.ReasonExited, &code, "run-d"
-	if err := s.Update(func(r *registry.Registry) error { r.Put("o", orphan); r.Put("d", &done); return nil }); err != nil {
-		t.Fatal(err)
+	task := func(keep bool) *registry.Task {
+		return &registry.Task{Status: registry.StatusRunning, KeepDescendants: keep,
+			Supervisor: &registry.Proc{PID: 2147483646, StartTicks: 5},
+			Native:     &registry.Native{PID: pid, PGID: pid, StartTicks: ticks, RunTag: "WATCHDOG_RUN_ID=plan-tree"}}
 	}
-	before, err := os.ReadFile(reg)
+	ev, _ := planTask(task(false), time.Now(), &containerSweep{}, &seen{sup: supervise.Gone})
+	if tr := ev.tree; tr == nil || tr.Leader != pid || tr.PGID != pid || tr.Tag != "WATCHDOG_RUN_ID=plan-tree" {
+		t.Errorf("orphaned run: tree %+v, want the command %d, its group and the run's tag", tr, pid)
+	}
+	ev, _ = planTask(task(true), time.Now(), &containerSweep{}, &seen{sup: supervise.Gone})
+	if tr := ev.tree; tr == nil || tr.Leader != pid || tr.PGID != 0 || tr.Tag != "" || tr.Root != 0 {
+		t.Errorf("orphaned kept run: tree %+v, want only the command %d and what is below it", tr, pid)
+	}
+}
+
+// Only running tasks are planned: a finished one is never looked at,
+// whatever its pids.
+func TestPlanRegistrySkipsFinished(t *testing.T) {
+	t.Parallel()
+	r, err := registry.Parse([]byte(`{"tasks":{}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep SweepReport
-	evs, err := sweepRegistry(reg, SweepOptions{DryRun: true, Grace: time.Second}, &containerSweep{}, &rep)
-	if err != nil {
-		t.Fatal(err)
+	for _, status := range []string{registry.StatusRunning, registry.StatusCompleted, registry.StatusFailed, registry.StatusCancelled} {
+		r.Put(status, &registry.Task{Status: status, RunID: "run-" + status,
+			Supervisor: &registry.Proc{PID: 2147483646, StartTicks: 5}, Native: &registry.Native{PID: 2147483640}})
 	}
-	if len(evs) != 1 || evs[0].ID != "o" || !evs[0].DryRun || evs[0].Reason != registry.ReasonLost {
-		t.Fatalf("dry run: want one event for o (lost, dry run), got %+v", evs)
+	look := &seen{sup: supervise.Gone, gone: true}
+	evs := planRegistry("reg.json", r, time.Now(), &containerSweep{}, look)
+	if len(evs) != 1 || evs[0].ID != registry.StatusRunning || evs[0].RunID != "run-running" || evs[0].Registry != "reg.json" {
+		t.Fatalf("want one event, for the running task, got %+v", evs)
 	}
-	after, err := os.ReadFile(reg)
-	if err != nil {
-		t.Fatal(err)
+	if len(look.asked) != 2 {
+		t.Errorf("asked %v: finished tasks were looked at", look.asked)
 	}
-	if !bytes.Equal(before, after) {
-		t.Fatalf("a dry run changed the registry:\n%s\n---\n%s", before, after)
+}
+
+// The report claims a mark only where sweep's update wrote it; signals
+// sent are reported either way.
+func TestReported(t *testing.T) {
+	t.Parallel()
+	evs := []SweepEvent{
+		{ID: "marked", Status: "failed", Reason: "orphaned", Detail: "d", recorded: true},
+		{ID: "closed by another, nothing signalled", Status: "failed", Reason: "lost", Detail: "d"},
+		{ID: "closed by another, signalled", Status: "failed", Reason: "orphaned", Detail: "d", Signalled: []int{42}},
 	}
-	evs, err = sweepRegistry(reg, SweepOptions{Grace: time.Second}, &containerSweep{}, &rep)
-	if err != nil || len(evs) != 1 || evs[0].ID != "o" {
-		t.Fatalf("sweep: want one event for o, got %+v, %v", evs, err)
+	got := reported(evs)
+	ids := []string{}
+	for _, ev := range got {
+		ids = append(ids, ev.ID)
 	}
-	r, err := s.Load()
-	if err != nil {
-		t.Fatal(err)
+	if !slices.Equal(ids, []string{"marked", "closed by another, signalled"}) {
+		t.Fatalf("reported %v", ids)
 	}
-	if got, _ := r.Get("d"); got.Status != registry.StatusCompleted || got.Swept != "" {
-		t.Fatalf("the finished task was touched: %+v", got)
+	if got[0].Status != "failed" || got[1].Status != "" || got[1].Reason != "" || !strings.Contains(got[1].Detail, "closed by someone else") {
+		t.Errorf("reported %+v", got)
 	}
 }

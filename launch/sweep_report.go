@@ -1,0 +1,76 @@
+package launch
+
+import "github.com/watchdog-run/watchdog/supervise"
+
+// SweepReport is what one sweep did.
+type SweepReport struct {
+	Time       string       `json:"time"`
+	Registries []string     `json:"registries"`
+	Actions    []SweepEvent `json:"actions"`
+	Warnings   []string     `json:"warnings,omitempty"`
+	Errors     []string     `json:"errors,omitempty"`
+}
+
+// SweepEvent is one thing sweep did (or would do). Its JSON form is part of
+// the documented `sweep --json` schema.
+type SweepEvent struct {
+	Registry  string   `json:"registry,omitempty"`
+	ID        string   `json:"id,omitempty"`
+	RunID     string   `json:"run_id,omitempty"`
+	Action    string   `json:"action"` // orphaned, overdue, lost, untracked, container-…
+	Status    string   `json:"status,omitempty"`
+	Reason    string   `json:"reason,omitempty"`
+	Detail    string   `json:"detail"`
+	Signalled []int    `json:"signalled,omitempty"`
+	Killed    []int    `json:"killed,omitempty"`
+	Stuck     []int    `json:"stuck,omitempty"`
+	Zombies   []string `json:"zombies,omitempty"`
+	DryRun    bool     `json:"dry_run,omitempty"`
+	// Scope says how the processes were found, so nobody reads "ended"
+	// as "ended everything": see the README on what a run tag cannot see.
+	Scope string `json:"scope,omitempty"`
+	Error string `json:"error,omitempty"`
+
+	tree     *supervise.Tree // what the plan ends; nil: it only closes the record
+	recorded bool            // the locked update wrote Status and Reason
+}
+
+// WouldEnd counts, now, the live processes of the tree the event ends;
+// false when it ends none.
+func (ev SweepEvent) WouldEnd() (int, bool) {
+	if ev.tree == nil {
+		return 0, false
+	}
+	live, _, _ := ev.tree.Members()
+	return len(live), true
+}
+
+// EndedSome reports whether the sweep signalled a process tree.
+func (rep SweepReport) EndedSome() bool {
+	for _, ev := range rep.Actions {
+		if ev.Scope != "" && len(ev.Signalled) > 0 && !ev.DryRun {
+			return true
+		}
+	}
+	return false
+}
+
+func (rep *SweepReport) warn(msg string) { rep.Warnings = append(rep.Warnings, msg) }
+
+// reported keeps what sweep did: events whose record it wrote, or whose
+// processes it signalled. An event whose record someone else closed first
+// keeps its signals but not the claim to have marked it.
+func reported(evs []SweepEvent) []SweepEvent {
+	out := evs[:0]
+	for _, ev := range evs {
+		if !ev.recorded {
+			ev.Status, ev.Reason = "", ""
+			if len(ev.Signalled) == 0 && len(ev.Killed) == 0 && ev.Error == "" {
+				continue
+			}
+			ev.Detail += "; its record was closed by someone else meanwhile"
+		}
+		out = append(out, ev)
+	}
+	return out
+}
