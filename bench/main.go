@@ -45,6 +45,7 @@ func main() {
 	if _, err := os.Stat(wd); err != nil {
 		fatal(fmt.Errorf("%s: build it first (make build)", wd))
 	}
+	settle(wd)
 	dir, err := os.MkdirTemp(*tmp, "watchdog-bench-")
 	if err != nil {
 		fatal(err)
@@ -181,6 +182,7 @@ func floorBinary(dir string) (string, error) {
 	if out, err := build.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build floor: %v: %s", err, out)
 	}
+	settle(bin)
 	floorBin = bin
 	return bin, nil
 }
@@ -336,6 +338,7 @@ func printPhases(dir string) error {
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("build: %v: %s", err, out)
 	}
+	settle(bin)
 	out := filepath.Join(dir, "phases")
 	os.Setenv("WATCHDOG_PHASES", out)
 	for i := 0; i < *rounds; i++ {
