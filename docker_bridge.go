@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -15,9 +18,12 @@ import (
 	"github.com/watchdog-run/watchdog/supervise"
 )
 
-// The Docker client lives in a second binary, watchdog-docker, so that no
-// process of the native path (exec, the timeout shim, PATH shims) pays for
-// linking it: its package initialisation alone costs milliseconds per start.
+// The bridge to watchdog-docker, in one place: finding it, handing it
+// docker-run, and asking it to stop a container (kill), sweep containers
+// (sweep) and measure them (list, check), in the JSON of
+// launch/containerwire.go. The Docker client lives in that second binary so
+// that no process of the native path (exec, the timeout shim, PATH shims)
+// pays for linking it: its package initialisation costs milliseconds.
 const dockerHelperName = "watchdog-docker"
 
 // dockerHelper finds watchdog-docker beside this executable, then on PATH.
@@ -67,22 +73,80 @@ func killContainer(c *cli.Context, t *registry.Task, sig syscall.Signal, grace t
 	return nil
 }
 
-var dockerRunCommand = &cli.Command{
-	Name:      "docker-run",
-	Usage:     "run a Docker container with a deadline, supervised and recorded",
-	ArgsUsage: "[OPTIONS] IMAGE [COMMAND [ARG]...]",
-	Description: `Runs in watchdog-docker, the binary installed beside watchdog that holds the
-Docker client (so that exec never loads it). Options:
-  --id ID --timeout DUR --kill-after DUR --signal SIG --memory SIZE --cpus N
-  --name NAME --keep -e K=V... -v SRC:DST[:ro]... -w DIR -u USER --network NAME
-  -i -t --label K=V... --preserve-status --verbose --registry PATH
-"watchdog docker-run --help" shows them in full.`,
-	SkipFlagParsing: true,
-	Action: func(c *cli.Context) error {
-		args := []string{"run"}
-		if path := registryPath(c); c.Lineage()[1] != nil && c.Lineage()[1].IsSet("registry") {
-			args = append(args, "--registry", path)
+// sweepContainers is sweep's launch.ContainerSweeper: watchdog-docker's
+// sweep, which holds the Docker client.
+func sweepContainers(dryRun bool, grace time.Duration) ([]launch.ContainerEvent, error) {
+	helper, err := dockerHelper()
+	if err != nil {
+		return nil, &launch.NoEngineError{Reason: err.Error()}
+	}
+	args := []string{"sweep", "--grace", grace.String()}
+	if dryRun {
+		args = append(args, "--dry-run")
+	}
+	cmd := exec.Command(helper, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee) && ee.ExitCode() == launch.ExitNoEngine:
+		return nil, &launch.NoEngineError{Reason: strings.TrimSpace(strings.TrimPrefix(stderr.String(), "watchdog: "))}
+	case err != nil:
+		return nil, fmt.Errorf("%v: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	var out launch.ContainerSweep
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		return nil, fmt.Errorf("bad report: %v", err)
+	}
+	return out.Actions, nil
+}
+
+// fillContainerUsage asks watchdog-docker, once for all running docker
+// tasks, whether their containers run and what they use. Without the helper
+// or an engine the figures stay empty: list and check still work.
+func fillContainerUsage(views []taskView) {
+	var refs []string
+	at := map[string]int{}
+	for i, v := range views {
+		if v.Mode != registry.ModeDocker || v.Status != registry.StatusRunning {
+			continue
 		}
-		return execDockerHelper(append(args, c.Args().Slice()...))
-	},
+		ref := v.ContainerID
+		if ref == "" {
+			ref = v.ContainerName
+		}
+		if ref == "" {
+			continue
+		}
+		at[ref] = i
+		refs = append(refs, ref)
+	}
+	if len(refs) == 0 {
+		return
+	}
+	helper, err := dockerHelper()
+	if err != nil {
+		return
+	}
+	out, err := exec.Command(helper, append([]string{"usage"}, refs...)...).Output()
+	if err != nil {
+		return
+	}
+	var us []launch.ContainerUsage
+	if json.Unmarshal(out, &us) != nil {
+		return
+	}
+	for _, u := range us {
+		i, ok := at[u.Ref]
+		if !ok {
+			continue
+		}
+		v := &views[i]
+		v.Alive, v.CPUPercent, v.MemoryBytes = u.Running, round1(u.CPUPercent), u.MemoryBytes
+		v.containerMeasured = true
+		if u.Running {
+			v.ProcessCount = 1 // the container, as one
+		}
+	}
 }

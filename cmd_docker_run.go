@@ -1,0 +1,25 @@
+package main
+
+import (
+	"github.com/urfave/cli/v2"
+)
+
+var dockerRunCommand = &cli.Command{
+	Name:      "docker-run",
+	Usage:     "run a Docker container with a deadline, supervised and recorded",
+	ArgsUsage: "[OPTIONS] IMAGE [COMMAND [ARG]...]",
+	Description: `Runs in watchdog-docker, the binary installed beside watchdog that holds the
+Docker client (so that exec never loads it). Options:
+  --id ID --timeout DUR --kill-after DUR --signal SIG --memory SIZE --cpus N
+  --name NAME --keep -e K=V... -v SRC:DST[:ro]... -w DIR -u USER --network NAME
+  -i -t --label K=V... --preserve-status --verbose --registry PATH
+"watchdog docker-run --help" shows them in full.`,
+	SkipFlagParsing: true,
+	Action: func(c *cli.Context) error {
+		args := []string{"run"}
+		if path := registryPath(c); c.Lineage()[1] != nil && c.Lineage()[1].IsSet("registry") {
+			args = append(args, "--registry", path)
+		}
+		return execDockerHelper(append(args, c.Args().Slice()...))
+	},
+}
