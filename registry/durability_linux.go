@@ -49,32 +49,15 @@ func ext4Options(major, minor uint32) ([]byte, error) {
 	return readProcFile("/proc/fs/ext4/" + string(name) + "/options")
 }
 
-// readProcFile reads a /proc file with plain system calls: os.ReadFile
-// would register it with the poller (procfs files are pollable) and grow
-// its buffer from 512 bytes.
+// readProcFile reads a /proc file (pollable: os.ReadFile would register
+// it with the poller).
 func readProcFile(path string) ([]byte, error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer unix.Close(fd)
-	buf := make([]byte, 0, 4<<10)
-	for {
-		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			return buf, nil
-		}
-		buf = buf[:len(buf)+n]
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-	}
+	return readFD(fd, 4<<10, 0)
 }
 
 // extOrderedOptions is the rule on an ext4 filesystem's options: a journal

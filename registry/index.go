@@ -99,25 +99,11 @@ func readIndex(idx string) ([]byte, error) {
 		return nil, indexError(idx, err)
 	}
 	defer syscall.Close(fd)
-	// Sized from the fstat: one read where io.ReadAll grows from 512
-	// bytes (ten reads for a 10 kB index), and no poller registration.
-	b := make([]byte, 0, st.Size+512)
-	for {
-		n, err := syscall.Read(fd, b[len(b):cap(b)])
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, &fs.PathError{Op: "read", Path: idx, Err: err}
-		}
-		if n == 0 {
-			return b, nil
-		}
-		b = b[:len(b)+n]
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
+	b, err := readFD(fd, st.Size, 0)
+	if err != nil {
+		return nil, &fs.PathError{Op: "read", Path: idx, Err: err}
 	}
+	return b, nil
 }
 
 func indexError(idx string, err error) error {

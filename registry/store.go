@@ -467,25 +467,12 @@ func (s *Store) readAll(fd int, st *syscall.Stat_t) ([]byte, error) {
 			Reason: fmt.Sprintf("is %d bytes, more than the %d this tool reads", st.Size, MaxSize),
 			Hint:   "move it aside; watchdog cleanup keeps registries small"}
 	}
-	data := make([]byte, 0, st.Size+512)
-	for {
-		n, err := syscall.Read(fd, data[len(data):cap(data)])
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read registry: %w", err)
-		}
-		if n <= 0 {
-			break
-		}
-		data = data[:len(data)+n]
-		if len(data) > MaxSize {
-			return nil, &PermError{Path: s.Path, Reason: "grew past the size this tool reads"}
-		}
-		if len(data) == cap(data) {
-			data = append(data, 0)[:len(data)]
-		}
+	data, err := readFD(fd, st.Size, MaxSize)
+	switch {
+	case errors.Is(err, errTooLarge):
+		return nil, &PermError{Path: s.Path, Reason: "grew past the size this tool reads"}
+	case err != nil:
+		return nil, fmt.Errorf("read registry: %w", err)
 	}
 	return data, nil
 }
