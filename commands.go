@@ -63,6 +63,11 @@ func reorderArgs(args []string, cmds []*cli.Command) []string {
 	out = append(out, args[i])
 	out = append(out, registryOpts...)
 	rest := args[i+1:]
+	if help := helpRequest(cmd, rest); help != nil {
+		// urfave/cli would take the arguments after a help flag as a help
+		// topic ("No help topic for 'T1'"): help is all that was asked.
+		return append(out, help...)
+	}
 	if !positionalCommands[args[i]] {
 		return append(out, rest...)
 	}
@@ -89,6 +94,39 @@ func reorderArgs(args []string, cmds []*cli.Command) []string {
 		out = append(out, pos...)
 	}
 	return out
+}
+
+// helpRequest is the help that rest (what follows the command name) asks
+// for, as urfave/cli reads it: the subcommands named on the way (`shim
+// install --help`) and the -h or --help among the options. Past the first
+// argument of a command without subcommands (the command to run, a task
+// id) only the commands whose options may follow an id still read options;
+// a "--" ends them. nil: no help asked for.
+func helpRequest(cmd *cli.Command, rest []string) []string {
+	var subs []string
+	positional := positionalCommands[cmd.Name]
+	for j := 0; j < len(rest); j++ {
+		switch a := rest[j]; {
+		case a == "--":
+			return nil
+		case a == "-h" || a == "--help" || a == "-help" || a == "--h":
+			return append(subs, a)
+		case strings.HasPrefix(a, "-") && a != "-":
+			if !strings.Contains(a, "=") && takesValue(cmd, strings.TrimLeft(a, "-")) {
+				j++
+			}
+		default:
+			if sub := findCommand(cmd.Subcommands, a); sub != nil {
+				cmd, positional = sub, positionalCommands[sub.Name]
+				subs = append(subs, a)
+				continue
+			}
+			if !positional {
+				return nil
+			}
+		}
+	}
+	return nil
 }
 
 // splitRegistry separates the --registry options (every form the parser

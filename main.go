@@ -82,6 +82,14 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		ErrWriter:            stderr,
 		EnableBashCompletion: true,
 		OnUsageError:         usageError,
+		// Without a command: the help. A word that names no command is a
+		// usage error (urfave/cli would say "No help topic").
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return launch.Failf("run 'watchdog --help' for the commands", "unknown command %q", c.Args().First())
+			}
+			return cli.ShowAppHelp(c)
+		},
 		// Errors come back to run, which reports them and returns the
 		// status: nothing below main calls os.Exit.
 		ExitErrHandler: func(*cli.Context, error) {},
@@ -91,7 +99,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 // usageError turns a flag-parsing error into exit 125 with a pointer to help.
 func usageError(c *cli.Context, err error, _ bool) error {
 	name := "watchdog"
-	if c.Command != nil && c.Command.Name != "" {
+	if c.Command != nil && c.Command.Name != "" && c.Command.Name != c.App.Name {
 		name = "watchdog " + c.Command.FullName()
 	}
 	return launch.Failf("run '"+name+" --help' for usage", "%v", err)
