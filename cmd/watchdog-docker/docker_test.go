@@ -401,6 +401,12 @@ func TestDockerRefusals(t *testing.T) {
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	cmd.Wait()
+	// An unknown option is a usage error as exec's: a message and a hint on
+	// stderr, not the whole help on stdout.
+	r = wd(t, reg, "", nil, "docker-run", "--bogus", testImage)
+	if r.code != 125 || r.stdout != "" || r.stderr != "watchdog: flag provided but not defined: -bogus\nwatchdog: hint: run 'watchdog docker-run --help' for usage\n" {
+		t.Errorf("unknown option: %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
 	for _, args := range [][]string{{"--memory", "lots"}, {"--cpus", "-1"}, {"-v", "nocolon"}, {"--timeout", "-3"}, {"--id", "a/b"}} {
 		r = wd(t, reg, "", nil, append(append([]string{"docker-run"}, args...), testImage)...)
 		if r.code != 125 {

@@ -36,12 +36,10 @@ func fail(code int, msg, hint string) error {
 
 func main() {
 	app := &cli.App{
-		Name:    "watchdog-docker",
-		Usage:   "the container half of watchdog (run it as `watchdog docker-run`)",
-		Version: version,
-		OnUsageError: func(c *cli.Context, err error, _ bool) error {
-			return fail(125, err.Error(), "run 'watchdog docker-run --help' for usage")
-		},
+		Name:           "watchdog-docker",
+		Usage:          "the container half of watchdog (run it as `watchdog docker-run`)",
+		Version:        version,
+		OnUsageError:   usageError,
 		Commands:       []*cli.Command{runCommand, stopCommand, sweepCommand, usageCommand},
 		ExitErrHandler: func(*cli.Context, error) {}, // main reports and exits
 
@@ -54,8 +52,15 @@ func main() {
 	}
 }
 
+// usageError is a bad option: exit 125 with a hint, as exec's (urfave/cli
+// would print the whole help on stdout).
+func usageError(c *cli.Context, err error, _ bool) error {
+	return fail(125, err.Error(), "run 'watchdog docker-run --help' for usage")
+}
+
 var runCommand = &cli.Command{
 	Name:                   "run",
+	OnUsageError:           usageError,
 	UseShortOptionHandling: true, // -it, as docker run takes it
 	Usage:                  "run a container with a deadline, supervised and recorded (watchdog docker-run)",
 	ArgsUsage:              "IMAGE [COMMAND [ARG]...]",
