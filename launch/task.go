@@ -163,7 +163,7 @@ func (l *life) start(prepErr error) *ExitError {
 	}
 	if err != nil {
 		if !l.m.BestEffort {
-			return registryFailure(err)
+			return registryFailure(err, l.tried && l.startErr == nil)
 		}
 		l.m.Warn("running without a record: %v", err)
 	}
@@ -182,8 +182,9 @@ func (l *life) try(prepErr error) {
 	}
 }
 
-// registryFailure is what a failed start update ends the run with.
-func registryFailure(err error) *ExitError {
+// registryFailure is what a failed start update ends the run with; started
+// says whether the task had started (Run then stops it).
+func registryFailure(err error, started bool) *ExitError {
 	var ee *ExitError
 	var pe *registry.PermError
 	switch {
@@ -192,7 +193,11 @@ func registryFailure(err error) *ExitError {
 	case errors.As(err, &pe):
 		return Fail(err, "")
 	}
-	return Fail(err, "the registry was left as it was and the command was stopped; free disk space or make the directory writable, or use --registry elsewhere")
+	what := "not started"
+	if started {
+		what = "stopped"
+	}
+	return Fail(err, "the registry was left as it was and the command was "+what+"; free disk space or make the directory writable, or use --registry elsewhere")
 }
 
 // recordEarly records the end before the runner's own end (the drop-in's

@@ -3,9 +3,11 @@ package launch
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -205,5 +207,22 @@ func TestRunWithoutRegistry(t *testing.T) {
 	ee := Run(nil, &Options{ID: "T1", Argv: []string{"x"}}, "run-1", f, Mode{Prog: "timeout", BestEffort: true})
 	if ee.Code != 0 || !slices.Equal(f.calls, []string{"prepare", "start", "wait"}) {
 		t.Errorf("exit %+v, calls %v", ee, f.calls)
+	}
+}
+
+// A registry that cannot be locked ends the run before anything starts,
+// and the hint does not claim a command was stopped.
+func TestRunRegistryFailsBeforeStart(t *testing.T) {
+	s := newStore(t)
+	if err := os.RemoveAll(filepath.Dir(s.Path)); err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeRunner{res: supervise.Result{Exited: true}}
+	ee, _ := run(t, s, f)
+	if ee.Code != supervise.ExitInternal || slices.Contains(f.calls, "start") {
+		t.Fatalf("exit %+v, calls %v", ee, f.calls)
+	}
+	if strings.Contains(ee.Hint, "stopped") || !strings.Contains(ee.Hint, "not started") {
+		t.Errorf("hint %q: nothing was started", ee.Hint)
 	}
 }
