@@ -49,7 +49,13 @@ var timeoutCases = []string{
 	`--help`, `--he`, `-v --help`,
 }
 
-func TestTimeoutDropInDifferential(t *testing.T) {
+func TestTimeoutDropInDifferential(t *testing.T) { runDifferential(t, timeoutCases, nil) }
+
+// runDifferential runs each case (a command line after "timeout", in sh
+// syntax: redirections are the shell's) through GNU timeout and through the
+// drop-in, with env added to both environments, and compares the exit
+// status, stdout and stderr byte for byte.
+func runDifferential(t *testing.T, cases []string, env []string) {
 	gnu, err := exec.LookPath("/usr/bin/timeout")
 	if err != nil {
 		t.Fatalf("GNU timeout is needed for this test: %v", err)
@@ -68,12 +74,12 @@ func TestTimeoutDropInDifferential(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(dir, "notexec"), []byte("#!/bin/sh\n"), 0o644)
 	reg := filepath.Join(dir, "reg", "process_registry.json")
-	for _, c := range timeoutCases {
+	for _, c := range cases {
 		c := c
 		t.Run(strings.ReplaceAll(c, "/", "∕"), func(t *testing.T) {
 			t.Parallel()
-			want := runTimeout(t, refDir, dir, reg, c)
-			got := runTimeout(t, oursDir, dir, reg, c)
+			want := runTimeout(t, refDir, dir, reg, c, env)
+			got := runTimeout(t, oursDir, dir, reg, c, env)
 			if got.status != want.status {
 				t.Errorf("timeout %s: status %s, GNU %s\nstderr:\n%s", c, got.status, want.status, got.stderr)
 			}
@@ -91,11 +97,11 @@ type outcome struct{ status, stdout, stderr string }
 
 // runTimeout runs "timeout ARGS" through sh with dir first on PATH, so both
 // are invoked by the same name as scripts do.
-func runTimeout(t *testing.T, binDir, work, reg, args string) outcome {
+func runTimeout(t *testing.T, binDir, work, reg, args string, env []string) outcome {
 	// exec replaces sh, so the status seen is timeout's own (or its signal).
 	cmd := exec.Command("/bin/sh", "-c", "exec timeout "+args)
 	cmd.Dir = work
-	cmd.Env = append(os.Environ(), "PATH="+binDir+":"+os.Getenv("PATH"), "WATCHDOG_REGISTRY="+reg)
+	cmd.Env = append(append(os.Environ(), env...), "PATH="+binDir+":"+os.Getenv("PATH"), "WATCHDOG_REGISTRY="+reg)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
