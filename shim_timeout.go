@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/watchdog-run/watchdog/launch"
@@ -26,15 +29,21 @@ func timeoutMain(args []string) (int, syscall.Signal) {
 		fmt.Fprintf(os.Stderr, "Try '%s --help' for more information.\n", prog)
 		return supervise.ExitInternal, 0
 	}
-	if ta.Help {
-		fmt.Print(shims.Help(prog))
+	if ta.Help || ta.Version {
+		text := shims.Help(prog)
+		if ta.Version {
+			text = fmt.Sprintf("timeout (watchdog %s), a drop-in for GNU coreutils timeout 9.1\n", version)
+		}
+		// coreutils' close_stdout: output that cannot be written is a
+		// failure, said on stderr.
+		if _, err := io.WriteString(os.Stdout, text); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: write error: %s\n", prog, strerror(err))
+			return supervise.ExitInternal, 0
+		}
 		return 0, 0
 	}
-	if ta.Version {
-		fmt.Printf("timeout (watchdog %s), a drop-in for GNU coreutils timeout 9.1\n", version)
-		return 0, 0
-	}
-	m := launch.Mode{Prog: prog, Stderr: os.Stderr, Coreutils: true, BestEffort: true}
+	stderr := &stderrWatch{w: os.Stderr, ignore: []byte(prog + ": warning: ")}
+	m := launch.Mode{Prog: prog, Stderr: stderr, Coreutils: true, BestEffort: true}
 	runID := launch.NewRunID()
 	o := &launch.Options{
 		ID:         launch.DefaultID("timeout", runID),
@@ -48,9 +57,46 @@ func timeoutMain(args []string) (int, syscall.Signal) {
 	}
 	ee := launch.RunNative(shimStore(m), o, runID, m)
 	if ee.Msg != "" {
-		fmt.Fprintf(os.Stderr, "%s: %s\n", prog, ee.Msg)
+		fmt.Fprintf(stderr, "%s: %s\n", prog, ee.Msg)
+	}
+	// coreutils' close_stdout again: a diagnostic (-v's, a failed start)
+	// that could not be written turns an exit into 125, silently. Dying
+	// of a signal, timeout never gets there.
+	if ee.Signal == 0 && stderr.failed.Load() {
+		return supervise.ExitInternal, 0
 	}
 	return ee.Code, ee.Signal
+}
+
+// stderrWatch is the run's stderr, remembering whether a write failed.
+// The drop-in's own warnings (lines starting with ignore) are not
+// timeout's, and their failure does not count.
+type stderrWatch struct {
+	w      io.Writer
+	ignore []byte
+	failed atomic.Bool
+}
+
+func (s *stderrWatch) Write(p []byte) (int, error) {
+	n, err := s.w.Write(p)
+	if err != nil && !bytes.HasPrefix(p, s.ignore) {
+		s.failed.Store(true)
+	}
+	return n, err
+}
+
+// strerror is the C library's message for err's errno, as error(3)
+// prints it: Go's text for it, capitalised as glibc's is.
+func strerror(err error) string {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return err.Error()
+	}
+	msg := errno.Error()
+	if msg != "" && msg[0] >= 'a' && msg[0] <= 'z' {
+		msg = string(msg[0]-'a'+'A') + msg[1:]
+	}
+	return msg
 }
 
 // shimStore is the registry a drop-in run records in (registry.DropInPath).
