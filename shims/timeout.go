@@ -6,8 +6,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/watchdog-run/watchdog/supervise"
 )
@@ -119,7 +117,7 @@ func ParseTimeout(args []string) (*TimeoutArgs, error) {
 	}
 	d, err := supervise.ParseCoreutilsDuration(rest[0])
 	if err != nil {
-		return nil, &UsageError{"invalid time interval " + gnuQuote(rest[0])}
+		return nil, &UsageError{"invalid time interval " + supervise.Quote(rest[0])}
 	}
 	a.Duration = d
 	a.Argv = rest[1:]
@@ -157,13 +155,13 @@ func (a *TimeoutArgs) apply(opt byte, val string) error {
 	case 'k':
 		d, err := supervise.ParseCoreutilsDuration(val)
 		if err != nil {
-			return &UsageError{"invalid time interval " + gnuQuote(val)}
+			return &UsageError{"invalid time interval " + supervise.Quote(val)}
 		}
 		a.KillAfter = d
 	case 's':
 		sig, err := supervise.ParseSignal(val)
 		if err != nil {
-			return &UsageError{gnuQuote(val) + ": invalid signal"}
+			return &UsageError{supervise.Quote(val) + ": invalid signal"}
 		}
 		a.Signal = sig
 	case 'v':
@@ -178,98 +176,6 @@ func (a *TimeoutArgs) apply(opt byte, val string) error {
 		a.Version = true
 	}
 	return nil
-}
-
-// gnuQuote quotes an operand in a message as coreutils' quote() does
-// (gnulib quotearg, locale_quoting_style): ‘value’ in a UTF-8 locale,
-// 'value' in the C locale, with C escapes for the control characters that
-// have one (\t, \n, ...), a backslash before a backslash and before the
-// closing quote, and every byte of what the locale cannot print in octal
-// (\351). In a UTF-8 locale, glibc prints any assigned character except
-// the C0 and C1 controls and the line and paragraph separators; bytes
-// that are not UTF-8 (surrogates and overlong forms included) are
-// escaped one by one.
-func gnuQuote(s string) string {
-	utf8Ok := utf8Locale()
-	left, right := "'", "'"
-	if utf8Ok {
-		left, right = "\u2018", "\u2019"
-	}
-	var b strings.Builder
-	b.WriteString(left)
-	for i := 0; i < len(s); {
-		if strings.HasPrefix(s[i:], right) {
-			b.WriteString("\\" + right)
-			i += len(right)
-			continue
-		}
-		c := s[i]
-		if esc := strings.IndexByte("\a\b\f\n\r\t\v\\", c); esc >= 0 {
-			b.WriteByte('\\')
-			b.WriteByte("abfnrtv\\"[esc])
-			i++
-			continue
-		}
-		if c >= 0x20 && c < 0x7f {
-			b.WriteByte(c)
-			i++
-			continue
-		}
-		n := 1
-		printable := false
-		if utf8Ok && c >= 0x80 {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r != utf8.RuneError || size > 1 {
-				n, printable = size, glibcPrintable(r)
-			}
-		}
-		if printable {
-			b.WriteString(s[i : i+n])
-		} else {
-			for _, c := range []byte(s[i : i+n]) {
-				fmt.Fprintf(&b, "\\%03o", c)
-			}
-		}
-		i += n
-	}
-	b.WriteString(right)
-	return b.String()
-}
-
-// utf8Locale reports whether the C library would run in a UTF-8 locale
-// (LC_ALL, else LC_CTYPE, else LANG): C.UTF-8 is built into glibc, other
-// locales count when their data is installed. (supervise.Quote's rule.)
-func utf8Locale() bool {
-	name := os.Getenv("LC_ALL")
-	if name == "" {
-		name = os.Getenv("LC_CTYPE")
-	}
-	if name == "" {
-		name = os.Getenv("LANG")
-	}
-	lower := strings.ToLower(name)
-	if !strings.Contains(lower, "utf-8") && !strings.Contains(lower, "utf8") {
-		return false
-	}
-	if strings.HasPrefix(lower, "c.") {
-		return true
-	}
-	for _, p := range []string{"/usr/lib/locale/" + name, "/usr/lib/locale/locale-archive"} {
-		if _, err := os.Stat(p); err == nil {
-			return true
-		}
-	}
-	return false
-}
-
-// glibcPrintable is iswprint in glibc's UTF-8 locales for a non-ASCII
-// character: assigned (by Go's Unicode tables), not a C1 control, not
-// U+2028 or U+2029. Private-use characters print; noncharacters do not.
-func glibcPrintable(r rune) bool {
-	if r < 0xa0 || r == 0x2028 || r == 0x2029 {
-		return false
-	}
-	return unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Zs, unicode.Cf, unicode.Co)
 }
 
 // Help is coreutils 9.1's `timeout --help`, with the program name as it

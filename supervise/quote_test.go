@@ -2,24 +2,37 @@ package supervise
 
 import "testing"
 
+// Quote's outputs are coreutils 9.1's (timeout's "invalid time
+// interval" message), observed with LC_ALL=C and LC_ALL=C.UTF-8.
 func TestQuote(t *testing.T) {
-	cases := []struct {
-		locale, in, want string
-	}{
-		{"C", "sleep", "'sleep'"},
-		{"C.UTF-8", "sleep", "\u2018sleep\u2019"},
-		{"C.UTF-8", "héllo", "\u2018héllo\u2019"},
-		{"C", "héllo", `"héllo"`},
-		{"C.UTF-8", "a\nb", `"a\nb"`},
-		{"C.UTF-8", "it's", `"it's"`},
-		{"C.UTF-8", "bad\xff", `"bad\xff"`},
-		{"C", "", "''"},
-	}
 	defer func(f func() bool) { utf8Locale = f }(utf8Locale)
-	for _, c := range cases {
-		utf8Locale = func() bool { return c.locale == "C.UTF-8" }
-		if got := Quote(c.in); got != c.want {
-			t.Errorf("LC_ALL=%s Quote(%q) = %s, want %s", c.locale, c.in, got, c.want)
+	cases := []struct{ in, c, utf8 string }{
+		{"x", `'x'`, "‘x’"},
+		{"5\351", `'5\351'`, `‘5\351’`},
+		{"5'x", `'5\'x'`, "‘5'x’"},
+		{"5’x", `'5\342\200\231x'`, `‘5\’x’`},
+		{"5\tx\001", `'5\tx\001'`, `‘5\tx\001’`},
+		{`5\x`, `'5\\x'`, `‘5\\x’`},
+		{"5\177", `'5\177'`, `‘5\177’`},
+		{"é", `'\303\251'`, "‘é’"},
+		{"\u0085", `'\302\205'`, `‘\302\205’`},
+		{"\u2028", `'\342\200\250'`, `‘\342\200\250’`},
+		{"\u0378", `'\315\270'`, `‘\315\270’`},
+		{"\uE000", `'\356\200\200'`, "‘\uE000’"},
+		{"\uFFFE", `'\357\277\276'`, `‘\357\277\276’`},
+		{"5\342\200x", `'5\342\200x'`, `‘5\342\200x’`},
+		{"\355\240\200", `'\355\240\200'`, `‘\355\240\200’`},
+	}
+	for _, loc := range []string{"C", "C.UTF-8"} {
+		utf8Locale = func() bool { return loc != "C" }
+		for _, c := range cases {
+			want := c.c
+			if loc != "C" {
+				want = c.utf8
+			}
+			if got := Quote(c.in); got != want {
+				t.Errorf("LC_ALL=%s Quote(%q) = %s, want %s", loc, c.in, got, want)
+			}
 		}
 	}
 }
