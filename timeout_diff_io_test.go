@@ -53,3 +53,14 @@ func TestTimeoutDropInQuoteC(t *testing.T) {
 func TestTimeoutDropInQuoteUTF8(t *testing.T) {
 	runDifferential(t, timeoutQuoteCases, []string{"LC_ALL=C.UTF-8"})
 }
+
+// A signal with two names is named as GNU names it (gnulib's table order:
+// POLL for 29, ABRT for 6). CHLD is left out: GNU timeout never exits
+// after sending it.
+func TestTimeoutDropInSignalNames(t *testing.T) {
+	runDifferential(t, []string{
+		`-v -s IO 0.1 sleep 5`, `-v -s POLL 0.1 sleep 5`, `-v -s 29 0.1 sleep 5`,
+		`-v -s IOT 0.1 sleep 5`, `-v -s 6 0.1 sleep 5`, `-v -s 16 0.1 sleep 5`,
+		`-v -s RTMIN+1 0.1 sleep 5`, `-v -s 50 0.1 sleep 5`, `-v -s 64 0.1 sleep 5`,
+	}, nil)
+}

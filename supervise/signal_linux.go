@@ -21,8 +21,8 @@ var osSignalNames = []sigName{
 	{"VTALRM", syscall.SIGVTALRM},
 	{"PROF", syscall.SIGPROF},
 	{"WINCH", syscall.SIGWINCH},
+	{"POLL", syscall.SIGPOLL}, // before IO, as in gnulib's table: coreutils prints POLL
 	{"IO", syscall.SIGIO},
-	{"POLL", syscall.SIGPOLL},
 	{"PWR", syscall.SIGPWR},
 	{"SYS", syscall.SIGSYS},
 }
