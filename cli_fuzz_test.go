@@ -44,3 +44,30 @@ func FuzzCommandLine(f *testing.F) {
 		}
 	})
 }
+
+// TestRepeatedRunsStayIndependent: runs in one process share nothing that
+// changes them. urfave/cli's own help command is one package-level value
+// that makes itself its own subcommand when it runs; once the fuzz target
+// had run `help`, writing the fish completion recursed until the stack
+// overflowed (CI, stop 21).
+func TestRepeatedRunsStayIndependent(t *testing.T) {
+	t.Setenv("WATCHDOG_REGISTRY", filepath.Join(t.TempDir(), "r.json"))
+	fish := func() string {
+		var out strings.Builder
+		if code, _ := run([]string{"watchdog", "completion", "fish"}, &out, io.Discard); code != 0 {
+			t.Fatalf("completion fish: exit %d", code)
+		}
+		return out.String()
+	}
+	first := fish()
+	for _, line := range []string{"help", "h check", "help help", "list", "check T1", "--help", "list --help", "shim help", "shim --help", "shim list help"} {
+		run(append([]string{"watchdog"}, strings.Fields(line)...), io.Discard, io.Discard)
+		if got := fish(); got != first {
+			t.Fatalf("after %q the fish completion changed:\n%s\nwas:\n%s", line, got, first)
+		}
+	}
+	var out strings.Builder
+	if code, _ := run([]string{"watchdog", "check", "help"}, io.Discard, &out); code != 1 || !strings.Contains(out.String(), `no task "help"`) {
+		t.Fatalf("check help: exit %d, %q; want the task named help looked up (exit 1)", code, out.String())
+	}
+}

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+	"github.com/watchdog-run/watchdog/launch"
 )
 
 // commands wires every subcommand, by category as `watchdog --help` lists
@@ -21,11 +23,56 @@ func commands() []*cli.Command {
 		{"Sweep and tidy", []*cli.Command{sweepCommand, runCommand, cleanupCommand, registerCommand}},
 	} {
 		for _, c := range cat.cmds {
+			c = fresh(c)
 			c.Category = cat.name
+			all = append(all, c)
 		}
-		all = append(all, cat.cmds...)
 	}
-	return all
+	return append(all, helpCommand())
+}
+
+// fresh copies a command definition with its flag list and subcommands:
+// urfave/cli appends to those as it runs, and each app starts from the
+// definitions as written. A command without subcommands gets no "help"
+// subcommand: `watchdog check help` checks the task named help, `shim
+// install help` shims help (--help and -h still show its help). One with
+// subcommands keeps urfave/cli's (`watchdog shim help`): its self-reference
+// cannot reach the next app, which starts from the definitions.
+func fresh(c *cli.Command) *cli.Command {
+	cp := *c
+	cp.HideHelpCommand = len(c.Subcommands) == 0
+	cp.Flags = slices.Clone(c.Flags)
+	cp.Subcommands = nil
+	for _, sub := range c.Subcommands {
+		cp.Subcommands = append(cp.Subcommands, fresh(sub))
+	}
+	return &cp
+}
+
+// helpCommand is `watchdog help [COMMAND]`, made afresh for each app.
+// urfave/cli's own is one package-level value that its setup appends to
+// itself as a subcommand when it runs, so a second run in the same process
+// (the fuzz target, in-process tests) would find it cyclic and recurse
+// forever writing the fish completion.
+func helpCommand() *cli.Command {
+	return &cli.Command{
+		Name:            "help",
+		Aliases:         []string{"h"},
+		Usage:           "show the commands, or one command's help",
+		ArgsUsage:       "[COMMAND]",
+		HideHelp:        true,
+		HideHelpCommand: true,
+		Action: func(c *cli.Context) error {
+			name := c.Args().First()
+			if name == "" {
+				return cli.ShowAppHelp(c)
+			}
+			if findCommand(c.App.Commands, name) == nil {
+				return launch.Failf("run 'watchdog --help' for the commands", "no command %q", name)
+			}
+			return cli.ShowCommandHelp(c, name)
+		},
+	}
 }
 
 // completionFlag is how the shell completion scripts ask for candidates.

@@ -76,7 +76,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			"or --registry / WATCHDOG_REGISTRY). Exit statuses follow GNU timeout: the command's own,\n" +
 			"124 timed out, 137 killed after the grace, 125 the watchdog failed, 126 not executable,\n" +
 			"127 not found.",
-		Flags:                []cli.Flag{registryFlag},
+		// --help by hand: urfave/cli adds it only with its own help command.
+		Flags:                []cli.Flag{registryFlag, cli.HelpFlag},
 		Commands:             commands(),
 		Writer:               stdout,
 		ErrWriter:            stderr,
