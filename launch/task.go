@@ -125,7 +125,11 @@ func Run(store *registry.Store, o *Options, runID string, r Runner, m Mode) *Exi
 	for _, p := range res.Stuck {
 		m.Warn("pid %d survived KILL (state %c); it is in uninterruptible sleep", p.PID, p.State)
 	}
-	return &ExitError{Code: res.ExitCode, Signal: res.Reraise}
+	ee := &ExitError{Code: res.ExitCode, Signal: res.Reraise}
+	if res.CoreDumped && m.Coreutils {
+		ee.Msg = "the monitored command dumped core" // GNU timeout says so, -v or not
+	}
+	return ee
 }
 
 // life is one run of Run: what happened so far.

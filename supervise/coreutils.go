@@ -15,12 +15,24 @@ func (s *Supervisor) startCoreutils() (stop func(syscall.Signal) bool) {
 	if !s.cfg.Foreground {
 		_ = syscall.Setpgid(0, 0)
 	}
-	signal.Ignore(syscall.SIGTTIN, syscall.SIGTTOU)
+	// Out of the terminal's foreground group, timeout must not be stopped
+	// by TTIN or TTOU, and the command must be (GNU resets them to their
+	// default in the child). Caught, not ignored, until the fork: the
+	// child starts with caught signals at their default but ignored ones
+	// ignored. afterFork then ignores them for good, so a -v message
+	// written under `stty tostop` goes out instead of raising TTOU again.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGTTIN, syscall.SIGTTOU)
 	s.subscribe(coreutilsSignals(s.cfg.Signal))
 	// Before the fork every signal it handles but CHLD would end GNU
 	// timeout: the terminating ones through cleanup(), USR1 and USR2 by
 	// their default action.
 	return func(sig syscall.Signal) bool { return sig != syscall.SIGCHLD }
+}
+
+// afterForkCoreutils: the command has its own TTIN and TTOU; this process
+// ignores them from now on, as GNU timeout does.
+func afterForkCoreutils() {
+	signal.Ignore(syscall.SIGTTIN, syscall.SIGTTOU)
 }
 
 func catchable(sig syscall.Signal) bool {
@@ -122,7 +134,7 @@ func (s *Supervisor) signalOwnGroup(sig syscall.Signal) {
 		return
 	}
 	if catchable(sig) {
-		signal.Ignore(sig)
+		ignore(sig)
 	}
 	_ = syscall.Kill(0, sig)
 }

@@ -15,3 +15,6 @@ func Reraise(sig syscall.Signal) {
 	time.Sleep(50 * time.Millisecond)
 	os.Exit(128 + int(sig))
 }
+
+// ignore makes this process ignore sig.
+func ignore(sig syscall.Signal) { signal.Ignore(sig) }

@@ -2,6 +2,7 @@ package supervise
 
 import (
 	"os"
+	"os/signal"
 	"syscall"
 	"time"
 	"unsafe"
@@ -32,4 +33,18 @@ func Reraise(sig syscall.Signal) {
 	_ = syscall.Tgkill(os.Getpid(), syscall.Gettid(), sig)
 	time.Sleep(50 * time.Millisecond) // delivery is asynchronous for a few signals
 	os.Exit(128 + int(sig))
+}
+
+// ignore makes this process ignore sig. The Go runtime leaves signals 32
+// and 34 at their default action, reserved for C libraries' threads, and
+// os/signal cannot change them; a `timeout -s RTMIN` must still survive the
+// signal it sends to its own group, so for those two the disposition is
+// set with rt_sigaction directly.
+func ignore(sig syscall.Signal) {
+	if sig == 32 || sig == 34 {
+		sa := kernelSigaction{handler: 1} // SIG_IGN
+		_, _, _ = syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&sa)), 0, 8, 0, 0)
+		return
+	}
+	signal.Ignore(sig)
 }

@@ -86,7 +86,9 @@ type Result struct {
 	Exited      bool
 	CommandCode int
 	Signal      syscall.Signal
-	TimedOut    bool
+	// CoreDumped: the signal that ended the command left a core dump.
+	CoreDumped bool
+	TimedOut   bool
 	// Killed means KILL had to be sent to the command.
 	Killed bool
 	// Received is the last terminating signal the supervisor received and
@@ -145,6 +147,9 @@ func (s *Supervisor) Start() (Started, error) {
 	phase.Mark("fork")
 	p, err := Start(spec)
 	phase.Mark("command exec'd")
+	if s.cfg.Coreutils {
+		afterForkCoreutils()
+	}
 	if err != nil {
 		s.Close()
 		return Started{}, err
@@ -289,6 +294,7 @@ func (s *Supervisor) commandEnded(res *Result) {
 		res.CommandCode = s.status.ExitStatus()
 	} else if s.status.Signaled() {
 		res.Signal = s.status.Signal()
+		res.CoreDumped = s.status.CoreDump()
 	}
 	phase.Mark("command reaped")
 }
