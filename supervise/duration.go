@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/watchdog-run/watchdog/internal/locale"
 )
 
 // MaxDuration stands for "no practical limit": coreutils accepts durations
@@ -14,12 +16,13 @@ const MaxDuration = time.Duration(math.MaxInt64)
 
 // ParseCoreutilsDuration parses a duration exactly as GNU coreutils
 // `timeout` does: a non-negative floating-point number (as strtod reads it,
-// leading blanks, exponents, hex and "inf" included) with an optional single
-// suffix s, m, h or d. Positive values round up to at least a nanosecond;
-// values too large for a time.Duration become MaxDuration.
+// leading blanks, exponents, hex and "inf" included, with the C locale's
+// decimal point or the user's locale's) with an optional single suffix s,
+// m, h or d. Positive values round up to at least a nanosecond; values too
+// large for a time.Duration become MaxDuration.
 func ParseCoreutilsDuration(s string) (time.Duration, error) {
 	// The whole string first: "0x1d" is a hexadecimal number, not a day.
-	v, ok := strtod(s)
+	v, ok := clStrtod(s)
 	if !ok && len(s) > 0 {
 		var unit float64
 		switch s[len(s)-1] {
@@ -33,7 +36,7 @@ func ParseCoreutilsDuration(s string) (time.Duration, error) {
 			unit = 86400
 		}
 		if unit != 0 {
-			v, ok = strtod(s[:len(s)-1])
+			v, ok = clStrtod(s[:len(s)-1])
 			v *= unit
 		}
 	}
@@ -62,6 +65,23 @@ func floatSeconds(v float64) time.Duration {
 		return MaxDuration
 	}
 	return time.Duration(math.Ceil(ns))
+}
+
+// clStrtod reads the whole of s as gnulib's cl_strtod, which timeout
+// uses, would: as a number in the C locale or in the user's (LC_NUMERIC's
+// decimal point, "0,5" in de_DE). The user's locale is read only when C's
+// reading fails, so a plain duration never costs a look at locale files.
+func clStrtod(s string) (float64, bool) {
+	if v, ok := strtod(s); ok {
+		return v, true
+	}
+	// strtod in a locale stops at C's ".", so a number with one is C's or
+	// nobody's.
+	dp := locale.Current().DecimalPoint
+	if dp == "." || dp == "" || !strings.Contains(s, dp) || strings.Contains(s, ".") {
+		return 0, false
+	}
+	return strtod(strings.Replace(s, dp, ".", 1))
 }
 
 // strtod reads the whole of s as C's strtod would (after leading blanks):

@@ -2,39 +2,17 @@ package supervise
 
 import (
 	"fmt"
-	"os"
 	"strings"
-	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/watchdog-run/watchdog/internal/locale"
 )
 
-// utf8Locale reports whether the C library would run in a UTF-8 locale
-// here (LC_ALL, else LC_CTYPE, else LANG), which is when coreutils quotes
-// with ‘…’ instead of '…'. The C.UTF-8 locale is built into glibc; others
-// count when their locale data is installed.
-var utf8Locale = sync.OnceValue(func() bool {
-	name := os.Getenv("LC_ALL")
-	if name == "" {
-		name = os.Getenv("LC_CTYPE")
-	}
-	if name == "" {
-		name = os.Getenv("LANG")
-	}
-	lower := strings.ToLower(name)
-	if !strings.Contains(lower, "utf-8") && !strings.Contains(lower, "utf8") {
-		return false
-	}
-	if strings.HasPrefix(lower, "c.") {
-		return true
-	}
-	for _, p := range []string{"/usr/lib/locale/" + name, "/usr/lib/locale/locale-archive"} {
-		if _, err := os.Stat(p); err == nil {
-			return true
-		}
-	}
-	return false
-})
+// quoteLocale is the locale the C library's setlocale(LC_ALL, "") would
+// choose here: in UTF-8 coreutils quotes with ‘…’ instead of '…' (a
+// variable for tests).
+var quoteLocale = locale.Current
 
 // Quote quotes a user-supplied value in a message as coreutils' quote()
 // does, the one quoting rule of the watchdog's messages and the drop-in's
@@ -42,12 +20,14 @@ var utf8Locale = sync.OnceValue(func() bool {
 // 'value' in the C locale, with C escapes for the control characters that
 // have one (\t, \n, ...), a backslash before a backslash and before the
 // closing quote, and every byte of what the locale cannot print in octal
-// (\351). In a UTF-8 locale, glibc prints any assigned character except
+// (\351; a single-byte locale such as ISO-8859-1 prints its letters). In a
+// UTF-8 locale, glibc prints any assigned character except
 // the C0 and C1 controls and the line and paragraph separators; bytes
 // that are not UTF-8 (surrogates and overlong forms included) are
 // escaped one by one.
 func Quote(s string) string {
-	utf8Ok := utf8Locale()
+	loc := quoteLocale()
+	utf8Ok := loc.UTF8
 	left, right := "'", "'"
 	if utf8Ok {
 		left, right = "\u2018", "\u2019"
@@ -73,7 +53,7 @@ func Quote(s string) string {
 			continue
 		}
 		n := 1
-		printable := false
+		printable := !utf8Ok && loc.PrintableByte(c) // ISO-8859-1's é
 		if utf8Ok && c >= 0x80 {
 			r, size := utf8.DecodeRuneInString(s[i:])
 			if r != utf8.RuneError || size > 1 {

@@ -1,11 +1,15 @@
 package supervise
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/watchdog-run/watchdog/internal/locale"
+)
 
 // Quote's outputs are coreutils 9.1's (timeout's "invalid time
 // interval" message), observed with LC_ALL=C and LC_ALL=C.UTF-8.
 func TestQuote(t *testing.T) {
-	defer func(f func() bool) { utf8Locale = f }(utf8Locale)
+	defer func(f func() locale.Locale) { quoteLocale = f }(quoteLocale)
 	cases := []struct{ in, c, utf8 string }{
 		{"x", `'x'`, "‘x’"},
 		{"5\351", `'5\351'`, `‘5\351’`},
@@ -24,7 +28,7 @@ func TestQuote(t *testing.T) {
 		{"\355\240\200", `'\355\240\200'`, `‘\355\240\200’`},
 	}
 	for _, loc := range []string{"C", "C.UTF-8"} {
-		utf8Locale = func() bool { return loc != "C" }
+		quoteLocale = func() locale.Locale { return locale.Locale{UTF8: loc != "C", DecimalPoint: "."} }
 		for _, c := range cases {
 			want := c.c
 			if loc != "C" {

@@ -1,0 +1,294 @@
+// Package locale answers, without cgo, what the C library's
+// setlocale(LC_ALL, "") would select for this process — as far as the
+// timeout drop-in needs it: whether the codeset is UTF-8 (GNU timeout then
+// quotes with ‘…’) and the decimal point (it reads "0,5" in de_DE).
+//
+// It follows glibc 2.36's lookup: the name of each category from LC_ALL,
+// LC_<CATEGORY> or LANG; C, POSIX and C.UTF-8 built in; with LOCPATH set,
+// only its directories; otherwise /usr/lib/locale/locale-archive, then the
+// directories of /usr/lib/locale; a locale whose codeset differs from the
+// one its name asks for is refused; and if any category cannot be loaded,
+// setlocale fails and the whole process stays in C. Not followed: the
+// aliases of locale.alias, and names containing a slash (refused, as glibc
+// 2.36 does here).
+package locale
+
+import (
+	"encoding/binary"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+)
+
+// Locale is what setlocale(LC_ALL, "") selects here, as far as the
+// watchdog needs it.
+type Locale struct {
+	UTF8         bool   // LC_CTYPE's codeset is UTF-8
+	DecimalPoint string // LC_NUMERIC's decimal point ("." in C)
+	// printHigh has a bit for each byte from 0x80 that LC_CTYPE calls
+	// printable (ISO-8859-1's é); none in C and in UTF-8, where such a
+	// byte is only part of a character.
+	printHigh [16]byte
+}
+
+// PrintableByte is isprint(b) in the locale's single-byte character set.
+func (l Locale) PrintableByte(b byte) bool {
+	if b < 0x80 {
+		return b >= 0x20 && b < 0x7f
+	}
+	return l.printHigh[(b-0x80)/8]&(1<<(b%8)) != 0
+}
+
+// C is the locale a program starts in, and the one it stays in when
+// setlocale fails.
+var C = Locale{DecimalPoint: "."}
+
+// Current is the Locale of this process's environment, computed on first
+// use only.
+var Current = sync.OnceValue(func() Locale { return FromEnv(os.Getenv) })
+
+// The categories setlocale(LC_ALL, "") loads, by glibc's numbering (6 is
+// LC_ALL itself). LC_MESSAGES' data lives in a file of its own directory.
+var categories = []struct {
+	num  int
+	name string
+	file string
+}{
+	{0, "LC_CTYPE", "LC_CTYPE"}, {1, "LC_NUMERIC", "LC_NUMERIC"}, {2, "LC_TIME", "LC_TIME"},
+	{3, "LC_COLLATE", "LC_COLLATE"}, {4, "LC_MONETARY", "LC_MONETARY"},
+	{5, "LC_MESSAGES", "LC_MESSAGES/SYS_LC_MESSAGES"}, {7, "LC_PAPER", "LC_PAPER"},
+	{8, "LC_NAME", "LC_NAME"}, {9, "LC_ADDRESS", "LC_ADDRESS"}, {10, "LC_TELEPHONE", "LC_TELEPHONE"},
+	{11, "LC_MEASUREMENT", "LC_MEASUREMENT"}, {12, "LC_IDENTIFICATION", "LC_IDENTIFICATION"},
+}
+
+const (
+	lcCtype   = 0
+	lcNumeric = 1
+	// Item indexes in a category's data (glibc's langinfo.h).
+	itemDecimalPoint = 0  // LC_NUMERIC's RADIXCHAR
+	itemCodeset      = 14 // LC_CTYPE's _NL_CTYPE_CODESET_NAME
+)
+
+// archivePath is glibc's locale archive (a variable for tests).
+var archivePath = "/usr/lib/locale/locale-archive"
+
+const defaultLocaleDir = "/usr/lib/locale"
+
+// FromEnv is the Locale setlocale(LC_ALL, "") selects in the environment
+// getenv reads.
+func FromEnv(getenv func(string) string) Locale {
+	if runtime.GOOS != "linux" {
+		// Not glibc: its data is in another format. Believe the name.
+		name := categoryName(getenv, "LC_CTYPE")
+		return Locale{UTF8: normalizeCodeset(explode(name).codeset) == "utf8", DecimalPoint: "."}
+	}
+	var dirs []string
+	if lp := getenv("LOCPATH"); lp != "" {
+		dirs = strings.Split(lp, ":")
+	}
+	l := lookup{dirs: dirs}
+	result := C
+	for _, cat := range categories {
+		name := categoryName(getenv, cat.name)
+		data, ok := l.load(name, cat.num, cat.file)
+		if !ok {
+			return C // one category fails: setlocale fails, all stays C
+		}
+		switch cat.num {
+		case lcCtype:
+			result.UTF8 = data == nil && builtinUTF8(name) || normalizeCodeset(item(data, itemCodeset)) == "utf8"
+			if !result.UTF8 {
+				result.printHigh = printableHigh(data)
+			}
+		case lcNumeric:
+			if dp := item(data, itemDecimalPoint); dp != "" {
+				result.DecimalPoint = dp
+			}
+		}
+	}
+	return result
+}
+
+// categoryName is the locale a category is set from: LC_ALL, else its own
+// variable, else LANG, else C; an empty value counts as unset.
+func categoryName(getenv func(string) string, category string) string {
+	for _, v := range []string{"LC_ALL", category, "LANG"} {
+		if name := getenv(v); name != "" {
+			return name
+		}
+	}
+	return "C"
+}
+
+// builtinUTF8 reports whether name is glibc's built-in C.UTF-8.
+func builtinUTF8(name string) bool {
+	lang, codeset, ok := strings.Cut(name, ".")
+	return ok && lang == "C" && normalizeCodeset(codeset) == "utf8"
+}
+
+// lookup finds locale data; archive is read once, when first needed.
+type lookup struct {
+	dirs        []string // LOCPATH's directories; nil: the archive, then the default
+	archive     []byte
+	archiveRead bool
+}
+
+// load returns the category's data for name: nil data for the built-in
+// locales, ok false when glibc would fail to load it.
+func (l *lookup) load(name string, num int, file string) (data []byte, ok bool) {
+	switch {
+	case name == "C" || name == "POSIX" || builtinUTF8(name):
+		return nil, true
+	case strings.Contains(name, "/"):
+		return nil, false
+	}
+	if l.dirs == nil {
+		if data := l.fromArchive(name, num); data != nil {
+			return data, true // found by its normalised name: no codeset check
+		}
+		l.dirs = []string{defaultLocaleDir}
+	}
+	for _, dir := range l.dirs {
+		for _, variant := range variants(name) {
+			data, err := os.ReadFile(dir + "/" + variant + "/" + file)
+			if err != nil {
+				continue
+			}
+			ctype, _ := os.ReadFile(dir + "/" + variant + "/LC_CTYPE")
+			return data, codesetMatches(ctype, name)
+		}
+	}
+	return nil, false
+}
+
+// codesetMatches: glibc refuses a locale found for a name whose codeset
+// is not the locale's own (fr_FR.UTF-8 found as the ISO-8859-1 fr_FR).
+func codesetMatches(ctype []byte, name string) bool {
+	codeset := explode(name).codeset
+	return codeset == "" || normalizeCodeset(item(ctype, itemCodeset)) == normalizeCodeset(codeset)
+}
+
+// parts are a locale name's language[_territory][.codeset][@modifier].
+type parts struct{ language, territory, codeset, modifier string }
+
+func explode(name string) parts {
+	var p parts
+	name, p.modifier, _ = strings.Cut(name, "@")
+	name, p.codeset, _ = strings.Cut(name, ".")
+	p.language, p.territory, _ = strings.Cut(name, "_")
+	return p
+}
+
+// variants are the directory names glibc tries for a locale name, most
+// specific first (intl/l10nflist.c): every combination of the parts the
+// name has, never the codeset and its normalised form together.
+func variants(name string) []string {
+	p := explode(name)
+	norm := normalizeCodeset(p.codeset)
+	const (
+		withNorm = 1 << iota
+		withCodeset
+		withTerritory
+		withModifier
+	)
+	mask := 0
+	if p.territory != "" {
+		mask |= withTerritory
+	}
+	if p.codeset != "" {
+		mask |= withCodeset
+		if norm != p.codeset {
+			mask |= withNorm
+		}
+	}
+	if p.modifier != "" {
+		mask |= withModifier
+	}
+	var out []string
+	for m := mask; m >= 0; m-- {
+		if m&^mask != 0 || (m&withCodeset != 0 && m&withNorm != 0) {
+			continue
+		}
+		v := p.language
+		if m&withTerritory != 0 {
+			v += "_" + p.territory
+		}
+		if m&withCodeset != 0 {
+			v += "." + p.codeset
+		}
+		if m&withNorm != 0 {
+			v += "." + norm
+		}
+		if m&withModifier != 0 {
+			v += "@" + p.modifier
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// normalizeCodeset is glibc's _nl_normalize_codeset: letters lower-cased,
+// digits kept, the rest dropped; "iso" in front of an all-digit result
+// ("UTF-8" → "utf8", "8859-1" → "iso88591").
+func normalizeCodeset(codeset string) string {
+	var b strings.Builder
+	digitsOnly := true
+	for _, c := range []byte(codeset) {
+		switch {
+		case c >= 'A' && c <= 'Z':
+			b.WriteByte(c + 'a' - 'A')
+			digitsOnly = false
+		case c >= 'a' && c <= 'z':
+			b.WriteByte(c)
+			digitsOnly = false
+		case c >= '0' && c <= '9':
+			b.WriteByte(c)
+		}
+	}
+	if digitsOnly && b.Len() > 0 {
+		return "iso" + b.String()
+	}
+	return b.String()
+}
+
+// printableHigh reads LC_CTYPE's class table (item 0: 384 uint16, for
+// the values -128 to 255) for the bytes from 0x80 that have glibc's print
+// bit (_ISbit(6) in native order).
+func printableHigh(ctype []byte) (bits [16]byte) {
+	const itemClass, entries, isPrint = 0, 384, 1 << 6 << 8
+	count, ok := u32(ctype, 4)
+	off, ok2 := u32(ctype, 8+4*itemClass)
+	if !ok || !ok2 || count == 0 || int64(off)+entries*2 > int64(len(ctype)) {
+		return bits
+	}
+	for b := 0x80; b <= 0xff; b++ {
+		class := binary.NativeEndian.Uint16(ctype[int(off)+2*(b+128):])
+		if class&isPrint != 0 {
+			bits[(b-0x80)/8] |= 1 << (b % 8)
+		}
+	}
+	return bits
+}
+
+// item is string item i of a category's data: a magic number, a count,
+// that many offsets, then the values; "" when data is short or corrupt.
+func item(data []byte, i int) string {
+	count, ok := u32(data, 4)
+	if !ok || uint32(i) >= count {
+		return ""
+	}
+	off, ok := u32(data, 8+4*i)
+	if !ok {
+		return ""
+	}
+	return cString(data, off)
+}
+
+// u32 reads a native-endian uint32 at off, if data holds one there.
+func u32(data []byte, off int) (uint32, bool) {
+	if off < 0 || off+4 > len(data) {
+		return 0, false
+	}
+	return binary.NativeEndian.Uint32(data[off:]), true
+}

@@ -1,0 +1,141 @@
+package locale
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// compile builds locales with the system's localedef: into dir as
+// directories, or with archive into dir's usr/lib/locale/locale-archive.
+func compile(t *testing.T, dir string, archive bool, defs ...[3]string) {
+	t.Helper()
+	for _, d := range defs { // {source, charmap, name}
+		args := []string{"-i", d[0], "-f", d[1], filepath.Join(dir, d[2])}
+		check := filepath.Join(dir, d[2], "LC_NUMERIC")
+		if archive {
+			os.MkdirAll(filepath.Join(dir, "usr/lib/locale"), 0o755)
+			args = []string{"--prefix=" + dir, "-i", d[0], "-f", d[1], d[2]}
+			check = filepath.Join(dir, "usr/lib/locale/locale-archive")
+		}
+		// localedef exits 1 for mere warnings; what counts is the result.
+		out, _ := exec.Command("localedef", args...).CombinedOutput()
+		if _, err := os.Stat(check); err != nil {
+			t.Fatalf("localedef %v did not build %s (install the locales package): %s", args, d[2], out)
+		}
+	}
+}
+
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func TestFromEnv(t *testing.T) {
+	dir := t.TempDir()
+	compile(t, dir, false,
+		[3]string{"de_DE", "UTF-8", "de_DE.UTF-8"},
+		[3]string{"fr_FR", "ISO-8859-1", "fr_FR"},
+		[3]string{"en_US", "UTF-8", "en_US.UTF-8"})
+	de := Locale{UTF8: true, DecimalPoint: ","}
+	en := Locale{UTF8: true, DecimalPoint: "."}
+	for _, c := range []struct {
+		name string
+		vars map[string]string
+		want Locale
+	}{
+		{"nothing set", map[string]string{}, C},
+		{"LC_ALL", map[string]string{"LC_ALL": "de_DE.UTF-8"}, de},
+		{"LC_ALL beats the rest", map[string]string{"LC_ALL": "en_US.UTF-8", "LC_NUMERIC": "de_DE.UTF-8", "LANG": "de_DE.UTF-8"}, en},
+		{"LC_NUMERIC beats LANG", map[string]string{"LC_NUMERIC": "de_DE.UTF-8", "LANG": "en_US.UTF-8"}, de},
+		{"empty counts as unset", map[string]string{"LC_ALL": "", "LC_NUMERIC": "", "LANG": "de_DE.UTF-8"}, de},
+		{"one category missing: all C", map[string]string{"LC_TIME": "xx_YY.UTF-8", "LANG": "de_DE.UTF-8"}, C},
+		{"POSIX", map[string]string{"LC_ALL": "POSIX"}, C},
+		{"C.UTF-8 is built in", map[string]string{"LC_ALL": "C.UTF-8"}, Locale{UTF8: true, DecimalPoint: "."}},
+		{"C.utf8 too", map[string]string{"LC_ALL": "C.utf8"}, Locale{UTF8: true, DecimalPoint: "."}},
+		{"a modifier falls back", map[string]string{"LC_ALL": "de_DE.UTF-8@euro"}, de},
+		{"the normalised name is not the directory's", map[string]string{"LC_ALL": "de_DE.utf8"}, C},
+		{"a codeset the locale does not have", map[string]string{"LC_ALL": "fr_FR.UTF-8"}, C},
+		{"a path", map[string]string{"LC_ALL": filepath.Join(dir, "de_DE.UTF-8")}, C},
+	} {
+		c.vars["LOCPATH"] = dir
+		if got := FromEnv(env(c.vars)); got != c.want {
+			t.Errorf("%s: %v gives %+v, want %+v", c.name, c.vars, got, c.want)
+		}
+	}
+	fr := FromEnv(env(map[string]string{"LOCPATH": dir, "LC_ALL": "fr_FR"}))
+	if fr.UTF8 || fr.DecimalPoint != "," || !fr.PrintableByte(0xe9) || fr.PrintableByte(0x85) || !fr.PrintableByte('a') {
+		t.Errorf("fr_FR (ISO-8859-1): %+v, é printable %v, U+0085 printable %v", fr, fr.PrintableByte(0xe9), fr.PrintableByte(0x85))
+	}
+	if C.PrintableByte(0xe9) || de.PrintableByte(0xe9) {
+		t.Error("C and UTF-8 locales must not print a lone high byte")
+	}
+	// LOCPATH set: the archive is not consulted.
+	defer func(p string) { archivePath = p }(archivePath)
+	archiveDir := t.TempDir()
+	compile(t, archiveDir, true, [3]string{"en_US", "UTF-8", "en_US.UTF-8"})
+	archivePath = filepath.Join(archiveDir, "usr/lib/locale/locale-archive")
+	if got := FromEnv(env(map[string]string{"LOCPATH": t.TempDir(), "LC_ALL": "en_US.UTF-8"})); got != C {
+		t.Errorf("LOCPATH without the locale, the archive with it: %+v, want C", got)
+	}
+}
+
+func TestArchive(t *testing.T) {
+	dir := t.TempDir()
+	compile(t, dir, true,
+		[3]string{"de_DE", "UTF-8", "de_DE.UTF-8"},
+		[3]string{"fr_FR", "ISO-8859-1", "fr_FR"})
+	defer func(p string) { archivePath = p }(archivePath)
+	archivePath = filepath.Join(dir, "usr/lib/locale/locale-archive")
+	for name, want := range map[string]Locale{
+		"de_DE.UTF-8": {UTF8: true, DecimalPoint: ","},
+		"de_DE.utf8":  {UTF8: true, DecimalPoint: ","},
+		"de_DE":       C, // the archive holds only the exact (normalised) name
+		"en_US.UTF-8": C,
+	} {
+		if got := FromEnv(env(map[string]string{"LANG": name})); got != want {
+			t.Errorf("archive, LANG=%s: %+v, want %+v", name, got, want)
+		}
+	}
+	if fr := FromEnv(env(map[string]string{"LANG": "fr_FR"})); fr.UTF8 || fr.DecimalPoint != "," || !fr.PrintableByte(0xe9) {
+		t.Errorf("archive, LANG=fr_FR: %+v", fr)
+	}
+
+	// A damaged archive holds nothing and never panics.
+	whole, err := os.ReadFile(archivePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	damaged := filepath.Join(t.TempDir(), "locale-archive")
+	archivePath = damaged
+	for _, size := range []int{0, 3, 56, 4096, len(whole) / 2, len(whole) - 1} {
+		os.WriteFile(damaged, whole[:size], 0o644)
+		FromEnv(env(map[string]string{"LANG": "de_DE.UTF-8"}))
+	}
+	garbage := slices.Clone(whole)
+	for i := 56; i < len(garbage); i += 7 {
+		garbage[i] ^= 0xa5
+	}
+	os.WriteFile(damaged, garbage, 0o644)
+	FromEnv(env(map[string]string{"LANG": "de_DE.UTF-8"}))
+}
+
+// The directory names glibc tries, most specific first (intl/l10nflist.c).
+func TestVariants(t *testing.T) {
+	for name, want := range map[string][]string{
+		"de_DE.UTF-8":      {"de_DE.UTF-8", "de_DE.utf8", "de_DE", "de.UTF-8", "de.utf8", "de"},
+		"de_DE.utf8":       {"de_DE.utf8", "de_DE", "de.utf8", "de"},
+		"de_DE.UTF-8@euro": {"de_DE.UTF-8@euro", "de_DE.utf8@euro", "de_DE@euro", "de.UTF-8@euro", "de.utf8@euro", "de@euro", "de_DE.UTF-8", "de_DE.utf8", "de_DE", "de.UTF-8", "de.utf8", "de"},
+		"fr":               {"fr"},
+	} {
+		if got := variants(name); !slices.Equal(got, want) {
+			t.Errorf("variants(%q) = %q, want %q", name, got, want)
+		}
+	}
+	for in, want := range map[string]string{"UTF-8": "utf8", "ISO-8859-1": "iso88591", "8859-1": "iso88591", "eucJP": "eucjp", "": ""} {
+		if got := normalizeCodeset(in); got != want {
+			t.Errorf("normalizeCodeset(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
