@@ -36,11 +36,14 @@ func TestTimeoutDropInReservedSignals(t *testing.T) {
 // A command that dumps core: GNU says so, -v or not, then dies of the same
 // signal (without a core of its own) or exits 124 after a deadline.
 func TestTimeoutDropInCoreDump(t *testing.T) {
+	// Each case dumps in a directory of its own, one process at a time:
+	// the kernel unlinks an existing core before it creates its own
+	// exclusively, so two dumps in one directory at once can lose one.
 	cases := []string{
-		`5 sh -c 'ulimit -c unlimited; kill -SEGV $$'`,
-		`-v 5 sh -c 'ulimit -c unlimited; kill -QUIT $$'`,
-		`-s ABRT .2 sh -c 'ulimit -c unlimited; sleep 5'`,
-		`--preserve-status -s SEGV .2 sh -c 'ulimit -c unlimited; sleep 5'`,
+		`5 sh -c 'mkdir -p c1 && cd c1 && ulimit -c unlimited && kill -SEGV $$'`,
+		`-v 5 sh -c 'mkdir -p c2 && cd c2 && ulimit -c unlimited && kill -QUIT $$'`,
+		`-s ABRT .2 sh -c 'mkdir -p c3 && cd c3 && ulimit -c unlimited && exec sleep 5'`,
+		`--preserve-status -s SEGV .2 sh -c 'mkdir -p c4 && cd c4 && ulimit -c unlimited && exec sleep 5'`,
 	}
 	// The comparison means something only where the kernel writes cores
 	// (the core lands in the test's temporary directory).
