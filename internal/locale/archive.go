@@ -2,6 +2,7 @@ package locale
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"strings"
 	"syscall"
@@ -92,18 +93,46 @@ func cString(data []byte, off uint32) string {
 // cannot. The mapping lives as long as the process: the lookup is done
 // once.
 func mapFile(path string) []byte {
-	f, err := os.Open(path)
-	if err != nil {
+	f, size := openRegular(path)
+	if f == nil {
 		return nil
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 || fi.Size() > 1<<32 {
-		return nil
-	}
-	data, err := syscall.Mmap(int(f.Fd()), 0, int(fi.Size()), syscall.PROT_READ, syscall.MAP_PRIVATE)
+	data, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_PRIVATE)
 	if err != nil {
 		return nil
 	}
 	return data
+}
+
+// readFile reads a category file: small, so read rather than mapped.
+func readFile(path string) ([]byte, bool) {
+	f, size := openRegular(path)
+	if f == nil || size > 64<<20 {
+		if f != nil {
+			f.Close()
+		}
+		return nil, false
+	}
+	defer f.Close()
+	data := make([]byte, size)
+	n, _ := io.ReadFull(f, data)
+	return data[:n], true
+}
+
+// openRegular opens a non-empty regular file, and nothing else: a FIFO
+// or a device put where locale data should be (LOCPATH is the caller's to
+// choose) must not block or flood the drop-in, so the open does not wait
+// and the type is checked before any read.
+func openRegular(path string) (*os.File, int64) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, 0
+	}
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 || fi.Size() > 1<<32 {
+		f.Close()
+		return nil, 0
+	}
+	return f, fi.Size()
 }

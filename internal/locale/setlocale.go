@@ -151,11 +151,11 @@ func (l *lookup) load(name string, num int, file string) (data []byte, ok bool) 
 	}
 	for _, dir := range l.dirs {
 		for _, variant := range variants(name) {
-			data, err := os.ReadFile(dir + "/" + variant + "/" + file)
-			if err != nil {
+			data, ok := readFile(dir + "/" + variant + "/" + file)
+			if !ok {
 				continue
 			}
-			ctype, _ := os.ReadFile(dir + "/" + variant + "/LC_CTYPE")
+			ctype, _ := readFile(dir + "/" + variant + "/LC_CTYPE")
 			return data, codesetMatches(ctype, name)
 		}
 	}

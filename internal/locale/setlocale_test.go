@@ -5,7 +5,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // compile builds locales with the system's localedef: into dir as
@@ -136,6 +138,46 @@ func TestVariants(t *testing.T) {
 	for in, want := range map[string]string{"UTF-8": "utf8", "ISO-8859-1": "iso88591", "8859-1": "iso88591", "eucJP": "eucjp", "": ""} {
 		if got := normalizeCodeset(in); got != want {
 			t.Errorf("normalizeCodeset(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// A FIFO or a device where locale data should be is no locale: the lookup
+// neither blocks on it nor reads it.
+func TestNotRegularFiles(t *testing.T) {
+	dir := t.TempDir()
+	compile(t, dir, false, [3]string{"de_DE", "UTF-8", "de_DE.UTF-8"})
+	numeric := filepath.Join(dir, "de_DE.UTF-8", "LC_NUMERIC")
+	os.Remove(numeric)
+	if err := syscall.Mkfifo(numeric, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(dir, "zero_ZZ"), 0o755)
+	for _, cat := range categories {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, "zero_ZZ", cat.file)), 0o755)
+		if err := os.Symlink("/dev/zero", filepath.Join(dir, "zero_ZZ", cat.file)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer func(p string) { archivePath = p }(archivePath)
+	archivePath = filepath.Join(t.TempDir(), "locale-archive")
+	if err := syscall.Mkfifo(archivePath, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, vars := range []map[string]string{
+		{"LOCPATH": dir, "LC_ALL": "de_DE.UTF-8"},
+		{"LOCPATH": dir, "LC_ALL": "zero_ZZ"},
+		{"LC_ALL": "de_DE.UTF-8"}, // the archive is the FIFO
+	} {
+		done := make(chan Locale, 1)
+		go func() { done <- FromEnv(env(vars)) }()
+		select {
+		case got := <-done:
+			if got != C {
+				t.Errorf("%v: %+v, want C", vars, got)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%v: the lookup blocked", vars)
 		}
 	}
 }
