@@ -11,14 +11,16 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"github.com/watchdog-run/watchdog/internal/phase"
+	"github.com/watchdog-run/watchdog/internal/version"
 	"github.com/watchdog-run/watchdog/launch"
 	"github.com/watchdog-run/watchdog/registry"
 	"github.com/watchdog-run/watchdog/shims"
 	"github.com/watchdog-run/watchdog/supervise"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// linkedVersion is set by release builds with -ldflags "-X
+// main.linkedVersion=..."; others are named by internal/version.
+var linkedVersion = "dev"
 
 func main() {
 	phase.Mark("main")
@@ -71,7 +73,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:    "watchdog",
 		Usage:   "run commands with a deadline, end everything they start, keep a record",
-		Version: version,
+		Version: version.Of(linkedVersion),
 		Description: "Every run is recorded in a JSON registry (default " + registry.DefaultPath + ",\n" +
 			"or --registry / WATCHDOG_REGISTRY). Exit statuses follow GNU timeout: the command's own,\n" +
 			"124 timed out, 137 killed after the grace, 125 the watchdog failed, 126 not executable,\n" +

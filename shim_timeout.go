@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/watchdog-run/watchdog/internal/version"
 	"github.com/watchdog-run/watchdog/launch"
 	"github.com/watchdog-run/watchdog/registry"
 	"github.com/watchdog-run/watchdog/shims"
@@ -32,7 +33,7 @@ func timeoutMain(args []string) (int, syscall.Signal) {
 	if ta.Help || ta.Version {
 		text := shims.Help(prog)
 		if ta.Version {
-			text = fmt.Sprintf("timeout (watchdog %s), a drop-in for GNU coreutils timeout 9.1\n", version)
+			text = fmt.Sprintf("timeout (watchdog %s), a drop-in for GNU coreutils timeout 9.1\n", version.Of(linkedVersion))
 		}
 		// coreutils' close_stdout: output that cannot be written is a
 		// failure, said on stderr.

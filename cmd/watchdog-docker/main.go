@@ -17,13 +17,15 @@ import (
 	"github.com/docker/docker/client"
 	units "github.com/docker/go-units"
 	"github.com/urfave/cli/v2"
+	"github.com/watchdog-run/watchdog/internal/version"
 	"github.com/watchdog-run/watchdog/launch"
 	"github.com/watchdog-run/watchdog/launch/container"
 	"github.com/watchdog-run/watchdog/registry"
 	"github.com/watchdog-run/watchdog/supervise"
 )
 
-var version = "dev"
+// linkedVersion is set by release builds (-ldflags "-X main.linkedVersion=...").
+var linkedVersion = "dev"
 
 // ExitEngineLost is docker-run's status when the engine was lost for good
 // after the container started (see container.ExitEngineLost).
@@ -38,7 +40,7 @@ func main() {
 	app := &cli.App{
 		Name:           "watchdog-docker",
 		Usage:          "the container half of watchdog (run it as `watchdog docker-run`)",
-		Version:        version,
+		Version:        version.Of(linkedVersion),
 		OnUsageError:   usageError,
 		Commands:       []*cli.Command{runCommand, stopCommand, sweepCommand, usageCommand},
 		ExitErrHandler: func(*cli.Context, error) {}, // main reports and exits
