@@ -25,10 +25,60 @@ func commands() []*cli.Command {
 		for _, c := range cat.cmds {
 			c = fresh(c)
 			c.Category = cat.name
+			refuseStrayArgs(c, c.Name)
 			all = append(all, c)
 		}
 	}
 	return append(all, helpCommand())
+}
+
+// argKind is what a command takes after its options.
+type argKind int
+
+const (
+	// argsOwn: the command reads its arguments itself, and what follows
+	// the first is its own (exec's and docker-run's command line,
+	// completion's shell, help's topic).
+	argsOwn argKind = iota
+	// argsNone: nothing. A word there is refused (exit 125): urfave/cli
+	// would ignore it, and `watchdog cleanup 3` would clean with the
+	// default 7 days.
+	argsNone
+	// argsTrailingOptions: task ids, which options may follow (`watchdog
+	// check T001 --json`): reorderArgs moves those options in front of
+	// them. The command checks how many it got (oneID).
+	argsTrailingOptions
+)
+
+// commandArgs says what each command takes after its options, by its path
+// as `watchdog --help` names it ("check", "shim install"); an alias is its
+// command's. A command not listed is argsOwn.
+var commandArgs = map[string]argKind{
+	"list": argsNone, "report": argsNone, "stats": argsNone, "rehydrate": argsNone,
+	"sweep": argsNone, "run": argsNone, "cleanup": argsNone,
+	"shim list": argsNone, "shim dir": argsNone,
+	"check": argsTrailingOptions, "kill": argsTrailingOptions, "register": argsTrailingOptions,
+}
+
+// refuseStrayArgs gives each command at or below c (path is c's) that takes
+// no arguments a Before hook that refuses them, naming the first.
+func refuseStrayArgs(c *cli.Command, path string) {
+	if commandArgs[path] == argsNone {
+		before := c.Before
+		c.Before = func(ctx *cli.Context) error {
+			if ctx.NArg() > 0 {
+				return launch.Failf("run 'watchdog "+path+" --help' for its options",
+					"%s takes no arguments: unexpected %q", path, ctx.Args().First())
+			}
+			if before != nil {
+				return before(ctx)
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Subcommands {
+		refuseStrayArgs(sub, path+" "+sub.Name)
+	}
 }
 
 // fresh copies a command definition with its flag list and subcommands:
@@ -78,18 +128,16 @@ func helpCommand() *cli.Command {
 // completionFlag is how the shell completion scripts ask for candidates.
 const completionFlag = "--generate-bash-completion"
 
-// positionalCommands take an id; their options may come before or after it.
-var positionalCommands = map[string]bool{"check": true, "status": true, "kill": true, "register": true}
-
 // reorderArgs rearranges argv into the shape urfave/cli parses, so that
 // people can type options where they do:
 //
 //   - a --registry given before the command name is moved after it, where
 //     the command's own --registry (which also reads WATCHDOG_REGISTRY)
 //     takes it: an option on the line then always beats the environment;
-//   - options may follow a task id (`watchdog check T001 --json`): the
-//     parser stops at the first positional argument, so the options after
-//     it are moved in front of it. A "--" ends the options as usual.
+//   - options may follow a task id (`watchdog check T001 --json`) in the
+//     commands commandArgs lists as argsTrailingOptions: the parser stops
+//     at the first positional argument, so the options after it are moved
+//     in front of it. A "--" ends the options as usual.
 //
 // Shell completion asks about the words as typed, so its requests are left
 // alone.
@@ -115,7 +163,7 @@ func reorderArgs(args []string, cmds []*cli.Command) []string {
 		// topic ("No help topic for 'T1'"): help is all that was asked.
 		return append(out, help...)
 	}
-	if !positionalCommands[args[i]] {
+	if commandArgs[cmd.Name] != argsTrailingOptions {
 		return append(out, rest...)
 	}
 	var flags, pos []string
@@ -147,11 +195,12 @@ func reorderArgs(args []string, cmds []*cli.Command) []string {
 // for, as urfave/cli reads it: the subcommands named on the way (`shim
 // install --help`) and the -h or --help among the options. Past the first
 // argument of a command without subcommands (the command to run, a task
-// id) only the commands whose options may follow an id still read options;
+// id) only the commands whose options may follow it still read options;
 // a "--" ends them. nil: no help asked for.
 func helpRequest(cmd *cli.Command, rest []string) []string {
 	var subs []string
-	positional := positionalCommands[cmd.Name]
+	path := cmd.Name
+	positional := commandArgs[path] == argsTrailingOptions
 	for j := 0; j < len(rest); j++ {
 		switch a := rest[j]; {
 		case a == "--":
@@ -164,7 +213,8 @@ func helpRequest(cmd *cli.Command, rest []string) []string {
 			}
 		default:
 			if sub := findCommand(cmd.Subcommands, a); sub != nil {
-				cmd, positional = sub, positionalCommands[sub.Name]
+				cmd, path = sub, path+" "+sub.Name
+				positional = commandArgs[path] == argsTrailingOptions
 				subs = append(subs, a)
 				continue
 			}
