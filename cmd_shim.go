@@ -39,6 +39,16 @@ through untouched. A shim never runs itself or another shim.
 				if c.NArg() == 0 {
 					return launch.Failf("watchdog shim install --timeout 10m pytest", "name at least one command")
 				}
+				for _, name := range c.Args().Slice() {
+					// Only after a "--" can a name start with '-' (options
+					// after the names are options): a misplaced option,
+					// never a command to shim. remove still takes such
+					// names, for the shims an older watchdog made of them.
+					if strings.HasPrefix(name, "-") {
+						return launch.Failf("options may come before or after the names: watchdog shim install pytest --timeout 10m",
+							"%q is not a command name: a shim's name cannot start with '-'", name)
+					}
+				}
 				if t := c.String("timeout"); t != "" {
 					if _, err := supervise.ParseDuration(t); err != nil {
 						return launch.Fail(fmt.Errorf("--timeout: %w", err), "")

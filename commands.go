@@ -44,9 +44,10 @@ const (
 	// would ignore it, and `watchdog cleanup 3` would clean with the
 	// default 7 days.
 	argsNone
-	// argsTrailingOptions: task ids, which options may follow (`watchdog
-	// check T001 --json`): reorderArgs moves those options in front of
-	// them. The command checks how many it got (oneID).
+	// argsTrailingOptions: ids or names, which options may follow
+	// (`watchdog check T001 --json`, `watchdog shim install pytest
+	// --timeout 1m`): reorderArgs moves those options in front of them.
+	// The command checks how many it got (oneID, "name at least one").
 	argsTrailingOptions
 )
 
@@ -58,6 +59,7 @@ var commandArgs = map[string]argKind{
 	"sweep": argsNone, "run": argsNone, "cleanup": argsNone,
 	"shim list": argsNone, "shim dir": argsNone,
 	"check": argsTrailingOptions, "kill": argsTrailingOptions, "register": argsTrailingOptions,
+	"shim install": argsTrailingOptions, "shim remove": argsTrailingOptions,
 }
 
 // refuseStrayArgs gives each command at or below c (path is c's) that takes
@@ -134,7 +136,8 @@ const completionFlag = "--generate-bash-completion"
 //   - a --registry given before the command name is moved after it, where
 //     the command's own --registry (which also reads WATCHDOG_REGISTRY)
 //     takes it: an option on the line then always beats the environment;
-//   - options may follow a task id (`watchdog check T001 --json`) in the
+//   - options may follow a task id (`watchdog check T001 --json`) or a
+//     shim's name (`watchdog shim install pytest --timeout 1m`), in the
 //     commands commandArgs lists as argsTrailingOptions: the parser stops
 //     at the first positional argument, so the options after it are moved
 //     in front of it. A "--" ends the options as usual.
@@ -163,7 +166,16 @@ func reorderArgs(args []string, cmds []*cli.Command) []string {
 		// topic ("No help topic for 'T1'"): help is all that was asked.
 		return append(out, help...)
 	}
-	if commandArgs[cmd.Name] != argsTrailingOptions {
+	path := cmd.Name
+	for len(rest) > 0 {
+		sub := findCommand(cmd.Subcommands, rest[0])
+		if sub == nil {
+			break
+		}
+		cmd, path = sub, path+" "+sub.Name
+		out, rest = append(out, rest[0]), rest[1:]
+	}
+	if commandArgs[path] != argsTrailingOptions {
 		return append(out, rest...)
 	}
 	var flags, pos []string
