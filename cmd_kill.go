@@ -122,6 +122,8 @@ func printKill(c *cli.Context, task *registry.Task, res killResult) error {
 		return writeJSON(w, res)
 	case task.Mode == registry.ModeDocker:
 		fmt.Fprintf(w, "watchdog: %s: cancelled; its container was stopped\n", res.ID)
+	case task.Native == nil && task.Supervisor == nil:
+		fmt.Fprintf(w, "watchdog: %s: cancelled; registered without a pid, it had no process to signal\n", res.ID)
 	default:
 		msg := fmt.Sprintf("watchdog: %s: cancelled; signalled %d process(es)", res.ID, len(res.Signalled))
 		if len(res.Killed) > 0 {

@@ -20,7 +20,12 @@ var registerCommand = &cli.Command{
 live process: its start time is read now, so list, check, kill and sweep
 recognise it (and never mistake a later process with the same pid for it).
 A registered task has no supervisor and no deadline; sweep closes its record
-(failed, lost) once the process is gone, and never signals it.`,
+(failed, lost) once the process is gone, and never signals it. --pid 1 or
+less is refused: such a pid is never adopted or signalled.
+
+Without --pid nothing watches the task: its record says running until
+"watchdog kill ID" closes it (cancelled; nothing is signalled), and
+neither sweep nor a new register or exec with that id touches it before.`,
 	Flags: []cli.Flag{
 		&cli.StringFlag{Name: "command", Aliases: []string{"c"}, Usage: "what the task runs (display)", Required: true},
 		&cli.StringFlag{Name: "rules", Usage: "comma-separated constitution rules (the earlier tool's field)"},
@@ -53,12 +58,18 @@ A registered task has no supervisor and no deadline; sweep closes its record
 		}
 		if c.IsSet("pid") {
 			pid := c.Int("pid")
-			p, err := supervise.ReadProc(pid)
-			if pid <= 1 || err != nil || p.Zombie() {
-				return launch.Failf("check the pid with ps", "--pid %d: no such live process", pid)
+			if pid <= 1 {
+				// kill(2) reads 0 and negative pids as process groups (-1:
+				// every process), and 1 is init: none is ever a task's.
+				return launch.Failf("name the task's own process (ps shows its pid)",
+					"--pid %d is refused for safety: a pid of 1 or less is never adopted or signalled", pid)
 			}
 			if pid == os.Getpid() {
 				return launch.Failf("", "--pid %d is the watchdog itself", pid)
+			}
+			p, err := supervise.ReadProc(pid)
+			if err != nil || p.Zombie() {
+				return launch.Failf("check the pid with ps", "--pid %d: no such live process", pid)
 			}
 			t.Native = &registry.Native{PID: pid, PGID: p.PGID, StartTime: supervise.FormatLstart(p.StartTicks),
 				EnvTag: supervise.EnvTaskID + "=" + id, StartTicks: p.StartTicks, BootID: supervise.BootID()}
@@ -82,6 +93,9 @@ A registered task has no supervisor and no deadline; sweep closes its record
 			return launch.Fail(err, "")
 		}
 		fmt.Fprintf(c.App.Writer, "watchdog: registered %s\n", id)
+		if t.Native == nil {
+			fmt.Fprintf(c.App.Writer, "watchdog: hint: without --pid nothing watches it: it stays running until watchdog kill %s closes it\n", id)
+		}
 		return nil
 	},
 }

@@ -14,8 +14,10 @@ import (
 )
 
 // RefuseRunning fails when id names a task that is still running: its
-// supervisor or its command is alive, or it runs where this watchdog
-// cannot tell (another host, another PID namespace).
+// supervisor or its command is alive, it runs where this watchdog cannot
+// tell (another host, another PID namespace), or it was registered without
+// a pid (nothing can tell when it ends: its record stands until `watchdog
+// kill` closes it).
 func RefuseRunning(r *registry.Registry, id string) error {
 	if st, _, ok := r.Peek(id); ok && st != registry.StatusRunning {
 		return nil // finished: the common case decodes nothing
@@ -29,8 +31,16 @@ func RefuseRunning(r *registry.Registry, id string) error {
 		return &ExitError{Code: supervise.ExitInternal,
 			Msg:  fmt.Sprintf("task %q is recorded as running on another host or in another PID namespace (a container)", id),
 			Hint: "choose another --id; only a watchdog where it runs can tell whether it still does"}
+	case t.Mode != registry.ModeDocker && t.Native == nil && t.Supervisor == nil:
+		return &ExitError{Code: supervise.ExitInternal,
+			Msg:  fmt.Sprintf("task %q is recorded as running: it was registered without --pid, so nothing can tell when it ends", id),
+			Hint: fmt.Sprintf("choose another id, or close its record first: watchdog kill %s", id)}
 	case !SupervisorAlive(t) && !CommandAlive(t):
 		return nil // a stale record: nothing of it runs any more
+	case t.Supervisor == nil:
+		return &ExitError{Code: supervise.ExitInternal,
+			Msg:  fmt.Sprintf("task %q is already running (pid %d, no supervisor recorded)", id, t.Native.PID),
+			Hint: fmt.Sprintf("choose another id, or stop it first: watchdog kill %s", id)}
 	}
 	return &ExitError{Code: supervise.ExitInternal,
 		Msg:  fmt.Sprintf("task %q is already running (supervisor pid %d)", id, SupervisorPID(t)),
