@@ -27,15 +27,45 @@ var quoteLocale = locale.Current
 // escaped one by one.
 func Quote(s string) string {
 	loc := quoteLocale()
-	utf8Ok := loc.UTF8
 	left, right := "'", "'"
-	if utf8Ok {
+	if loc.UTF8 {
 		left, right = "\u2018", "\u2019"
 	}
 	var b strings.Builder
 	b.WriteString(left)
+	escape(&b, s, loc, right)
+	b.WriteString(right)
+	return b.String()
+}
+
+// Escape is Quote without the quotes: the value as the terminal may show
+// it, for human output (tables, check, rehydrate, sweep's report). The
+// same rule, byte for byte, as between Quote's quotes (gnulib's
+// escape_quoting_style, ls -b): C escapes for \a \b \f \n \r \t \v, a
+// doubled backslash, every other byte the locale cannot print in octal
+// (ESC is \033, DEL \177); in a UTF-8 locale the printable characters
+// as they are. Nothing it returns moves the cursor, changes colours or
+// starts a line, and a value reads back unambiguously. A value with
+// nothing to escape is returned as it is.
+func Escape(s string) string {
+	plain := true
+	for i := 0; i < len(s) && plain; i++ {
+		plain = s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\\'
+	}
+	if plain {
+		return s
+	}
+	var b strings.Builder
+	escape(&b, s, quoteLocale(), "")
+	return b.String()
+}
+
+// escape writes s to b as Quote shows it between its quotes; right, the
+// closing quote (none for Escape), gets a backslash before it.
+func escape(b *strings.Builder, s string, loc locale.Locale, right string) {
+	utf8Ok := loc.UTF8
 	for i := 0; i < len(s); {
-		if strings.HasPrefix(s[i:], right) {
+		if right != "" && strings.HasPrefix(s[i:], right) {
 			b.WriteString("\\" + right)
 			i += len(right)
 			continue
@@ -64,13 +94,11 @@ func Quote(s string) string {
 			b.WriteString(s[i : i+n])
 		} else {
 			for _, c := range []byte(s[i : i+n]) {
-				fmt.Fprintf(&b, "\\%03o", c)
+				fmt.Fprintf(b, "\\%03o", c)
 			}
 		}
 		i += n
 	}
-	b.WriteString(right)
-	return b.String()
 }
 
 // glibcPrintable is iswprint in glibc's UTF-8 locales for a non-ASCII
