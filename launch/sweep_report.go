@@ -55,6 +55,38 @@ func (rep SweepReport) EndedSome() bool {
 	return false
 }
 
+// Escaped is the report as human output shows it: every string that can
+// hold a value from a registry or the system (ids, details with container
+// names and paths, warnings, errors) passed through supervise.Escape, so a
+// control character in one cannot reach the terminal. The JSON report is
+// the unescaped one; rep is not changed.
+func (rep SweepReport) Escaped() SweepReport {
+	e := supervise.Escape
+	all := func(ss []string) []string {
+		if ss == nil {
+			return nil
+		}
+		out := make([]string, len(ss))
+		for i, s := range ss {
+			out[i] = e(s)
+		}
+		return out
+	}
+	out := rep
+	out.Registries, out.Warnings, out.Errors = all(rep.Registries), all(rep.Warnings), all(rep.Errors)
+	out.Actions = make([]SweepEvent, len(rep.Actions))
+	for i, ev := range rep.Actions {
+		ev.Registry, ev.ID, ev.RunID, ev.Action = e(ev.Registry), e(ev.ID), e(ev.RunID), e(ev.Action)
+		ev.Status, ev.Reason, ev.Detail = e(ev.Status), e(ev.Reason), e(ev.Detail)
+		ev.Scope, ev.Error, ev.Zombies = e(ev.Scope), e(ev.Error), all(ev.Zombies)
+		out.Actions[i] = ev
+	}
+	if rep.Actions == nil {
+		out.Actions = nil
+	}
+	return out
+}
+
 func (rep *SweepReport) warn(msg string) { rep.Warnings = append(rep.Warnings, msg) }
 
 // reported keeps what sweep did: events whose record it wrote, or whose
