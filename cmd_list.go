@@ -5,14 +5,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
 	"github.com/watchdog-run/watchdog/launch"
 	"github.com/watchdog-run/watchdog/registry"
 	"github.com/watchdog-run/watchdog/supervise"
+	"golang.org/x/sys/unix"
 )
 
 var jsonFlag = &cli.BoolFlag{Name: "json", Usage: "print JSON (the schema in the README)"}
@@ -24,7 +25,9 @@ var listCommand = &cli.Command{
 	Description: `Columns: id, mode, status, pid or container, started, elapsed (or how long
 it ran), time left to its deadline, CPU% (average over the processes' lives)
 and memory of every live process of the task's tree, exit code or reason,
-command. Colours only on a terminal, never with NO_COLOR.`,
+command. Colours only on a terminal (or with CLICOLOR_FORCE=1), never with
+NO_COLOR or TERM=dumb; on a terminal the command is cut to its width.
+Control characters in values are shown escaped (\n, \033).`,
 	Flags:        []cli.Flag{jsonFlag, &cli.BoolFlag{Name: "running", Aliases: []string{"r"}, Usage: "only running tasks"}, registryFlag},
 	OnUsageError: usageError,
 	Action: func(c *cli.Context) error {
@@ -46,7 +49,7 @@ command. Colours only on a terminal, never with NO_COLOR.`,
 				Tasks    []taskView `json:"tasks"`
 			}{store.Path, nonNil(views)})
 		}
-		printList(c.App.Writer, views, colorOn(c.App.Writer))
+		printList(c.App.Writer, views, colorOn(c.App.Writer), termWidth(c.App.Writer))
 		return nil
 	},
 }
@@ -65,13 +68,40 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// colorOn: colours only for a terminal, and never with NO_COLOR set.
+// colorOn decides whether human output to w is coloured: never when
+// NO_COLOR is set and not empty (no-color.org); always when CLICOLOR_FORCE
+// is set and not empty or "0" (bixense.com/clicolors); otherwise only on a
+// terminal whose TERM is not "dumb".
 func colorOn(w io.Writer) bool {
-	if _, ok := os.LookupEnv("NO_COLOR"); ok {
+	if os.Getenv("NO_COLOR") != "" {
 		return false
 	}
-	f, ok := w.(*os.File)
-	return ok && isTerminal(int(f.Fd()))
+	if f := os.Getenv("CLICOLOR_FORCE"); f != "" && f != "0" {
+		return true
+	}
+	return os.Getenv("TERM") != "dumb" && terminalFd(w) >= 0
+}
+
+// terminalFd is w's file descriptor if w is a terminal, else -1.
+func terminalFd(w io.Writer) int {
+	if f, ok := w.(*os.File); ok && isTerminal(int(f.Fd())) {
+		return int(f.Fd())
+	}
+	return -1
+}
+
+// termWidth is the number of columns of the terminal w writes to; 0 when
+// w is not a terminal or the terminal does not say (nothing is cut then).
+func termWidth(w io.Writer) int {
+	fd := terminalFd(w)
+	if fd < 0 {
+		return 0
+	}
+	ws, err := unix.IoctlGetWinsize(fd, unix.TIOCGWINSZ)
+	if err != nil {
+		return 0
+	}
+	return int(ws.Col)
 }
 
 func paint(on bool, status, s string) string {
@@ -95,19 +125,25 @@ func paint(on bool, status, s string) string {
 	return "\x1b[" + code + "m" + s + "\x1b[0m"
 }
 
-func printList(w io.Writer, views []taskView, color bool) {
+// printList writes the list table; width is the terminal's (0: the
+// command is never cut).
+func printList(w io.Writer, views []taskView, color bool, width int) {
 	if len(views) == 0 {
 		fmt.Fprintln(w, "no tasks")
 		return
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tMODE\tSTATUS\tPID/CONTAINER\tSTARTED\tELAPSED\tLEFT\tCPU%\tMEM\tEXIT\tCOMMAND")
+	rows := [][]string{{"ID", "MODE", "STATUS", "PID/CONTAINER", "STARTED", "ELAPSED", "LEFT", "CPU%", "MEM", "EXIT", "COMMAND"}}
 	for _, v := range views {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			v.ID, v.Mode, paint(color, v.Status, v.Status), where(v), startedShort(v), humanDuration(v.ElapsedSeconds),
-			left(v), cpuCol(v), memCol(v), exitCol(v), truncate(v.Command, 60))
+		rows = append(rows, []string{v.ID, v.Mode, v.Status, where(v), startedShort(v), humanDuration(v.ElapsedSeconds),
+			left(v), cpuCol(v), memCol(v), exitCol(v), v.Command})
 	}
-	tw.Flush()
+	const statusCol = 2
+	writeTable(w, rows, width, func(row, col int, s string) string {
+		if row == 0 || col != statusCol {
+			return s
+		}
+		return paint(color, views[row-1].Status, s)
+	})
 }
 
 func where(v taskView) string {
@@ -237,12 +273,19 @@ func getTask(store *registry.Store, id string) (*registry.Task, error) {
 	return t, nil
 }
 
+// printCheck writes one task in detail. Every string value is escaped
+// (esc): they come from the registry, which any tool may have written.
 func printCheck(w io.Writer, v taskView, t *registry.Task, color bool) {
 	p := func(k, format string, a ...any) {
+		for i, x := range a {
+			if s, ok := x.(string); ok {
+				a[i] = esc(s)
+			}
+		}
 		fmt.Fprintf(w, "%-12s "+format+"\n", append([]any{k + ":"}, a...)...)
 	}
 	p("task", "%s", v.ID)
-	p("status", "%s", paint(color, v.Status, statusLine(v)))
+	fmt.Fprintf(w, "%-12s %s\n", "status:", paint(color, v.Status, esc(statusLine(v))))
 	p("command", "%s", v.Command)
 	p("mode", "%s", v.Mode)
 	if v.StartedAt != "" {
@@ -285,11 +328,16 @@ func printCheck(w io.Writer, v taskView, t *registry.Task, color bool) {
 			if pr.Recorded {
 				mark = " (recorded)"
 			}
-			fmt.Fprintf(w, "%-12s pid %d ppid %d pgid %d state %s cpu %.1f%% mem %s%s\n", "", pr.PID, pr.PPID, pr.PGID, pr.State, pr.CPUPercent, humanBytes(pr.MemoryBytes), mark)
+			fmt.Fprintf(w, "%-12s pid %d ppid %d pgid %d state %s cpu %.1f%% mem %s%s\n", "", pr.PID, pr.PPID, pr.PGID, esc(pr.State), pr.CPUPercent, humanBytes(pr.MemoryBytes), mark)
 		}
 	}
-	for k, val := range v.Labels {
-		p("label", "%s=%s", k, val)
+	keys := make([]string, 0, len(v.Labels))
+	for k := range v.Labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		p("label", "%s=%s", k, v.Labels[k])
 	}
 	if len(v.ConstitutionRules) > 0 {
 		p("rules", "%s", strings.Join(v.ConstitutionRules, ", "))
@@ -427,13 +475,12 @@ var reportCommand = &cli.Command{
 			fmt.Fprintln(c.App.Writer, "no running tasks")
 			return nil
 		}
-		tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tPROCS\tCPU%\tMEM\tELAPSED\tLEFT\tCOMMAND")
+		rows := [][]string{{"ID", "PROCS", "CPU%", "MEM", "ELAPSED", "LEFT", "COMMAND"}}
 		for _, v := range after {
-			fmt.Fprintf(tw, "%s\t%d\t%.1f\t%s\t%s\t%s\t%s\n", v.ID, v.ProcessCount, v.CPUPercent, humanBytes(v.MemoryBytes),
-				humanDuration(v.ElapsedSeconds), left(v), truncate(v.Command, 60))
+			rows = append(rows, []string{v.ID, fmt.Sprint(v.ProcessCount), fmt.Sprintf("%.1f", v.CPUPercent), humanBytes(v.MemoryBytes),
+				humanDuration(v.ElapsedSeconds), left(v), v.Command})
 		}
-		return tw.Flush()
+		return writeTable(c.App.Writer, rows, termWidth(c.App.Writer), nil)
 	},
 }
 

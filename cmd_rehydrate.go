@@ -59,8 +59,10 @@ or stop them. Short enough to paste into a prompt.`,
 	},
 }
 
+// printRehydrate writes the summary; values from the registry and the
+// registry's path are escaped (esc).
 func printRehydrate(w io.Writer, path string, running, failed []taskView, since time.Duration) {
-	fmt.Fprintf(w, "# watchdog: %d running, %d failed in the last %s (registry %s)\n", len(running), len(failed), humanDuration(since.Seconds()), path)
+	fmt.Fprintf(w, "# watchdog: %d running, %d failed in the last %s (registry %s)\n", len(running), len(failed), humanDuration(since.Seconds()), esc(path))
 	if len(running) > 0 {
 		fmt.Fprintln(w, "\nRUNNING")
 		for _, v := range running {
@@ -71,7 +73,7 @@ func printRehydrate(w io.Writer, path string, running, failed []taskView, since 
 				state = "alive, supervisor gone (run watchdog sweep)"
 			}
 			fmt.Fprintf(w, "- %s: %s\n  running %s, left %s, %s, %d process(es), CPU %.1f%%, memory %s\n",
-				v.ID, truncate(v.Command, 100), humanDuration(v.ElapsedSeconds), left(v), state, v.ProcessCount, v.CPUPercent, humanBytes(v.MemoryBytes))
+				esc(v.ID), truncate(esc(v.Command), 100), humanDuration(v.ElapsedSeconds), left(v), state, v.ProcessCount, v.CPUPercent, humanBytes(v.MemoryBytes))
 		}
 	}
 	if len(failed) > 0 {
@@ -81,13 +83,13 @@ func printRehydrate(w io.Writer, path string, running, failed []taskView, since 
 			if end, err := time.Parse(time.RFC3339Nano, v.CompletedAt); err == nil {
 				ago = humanDuration(time.Since(end).Seconds()) + " ago"
 			}
-			fmt.Fprintf(w, "- %s: %s\n  %s, %s\n", v.ID, truncate(v.Command, 100), statusLine(v), ago)
+			fmt.Fprintf(w, "- %s: %s\n  %s, %s\n", esc(v.ID), truncate(esc(v.Command), 100), esc(statusLine(v)), ago)
 		}
 	}
 	if next := nextSteps(running, failed); len(next) > 0 {
 		fmt.Fprintln(w, "\nNEXT")
 		for _, n := range next {
-			fmt.Fprintf(w, "  %s\n", n)
+			fmt.Fprintf(w, "  %s\n", esc(n))
 		}
 	}
 }

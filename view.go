@@ -2,10 +2,13 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"sort"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/watchdog-run/watchdog/launch"
 	"github.com/watchdog-run/watchdog/registry"
@@ -164,7 +167,7 @@ func loadViews(store *registry.Store, filter func(*registry.Task) bool, withProc
 	for _, id := range r.IDs() {
 		t, err := r.Get(id)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "watchdog: warning: %v (entry kept as it is)\n", err)
+			fmt.Fprintf(os.Stderr, "watchdog: warning: %s (entry kept as it is)\n", esc(err.Error()))
 			continue
 		}
 		if filter != nil && !filter(t) {
@@ -211,4 +214,62 @@ func humanBytes(n int64) string {
 	default:
 		return fmt.Sprintf("%dB", n)
 	}
+}
+
+// esc is how human output shows a value that came from the user or the
+// registry (command lines, labels, container names, paths, errors):
+// supervise.Escape, the one quoting rule of the watchdog's messages. JSON
+// shows values as they are.
+func esc(s string) string { return supervise.Escape(s) }
+
+// writeTable writes rows (the first is the header) as aligned columns: each
+// cell escaped, every column but the last padded to its widest cell plus
+// two spaces (as text/tabwriter did), the last one cut to fit width
+// (terminal columns; 0: never cut). paint, if not nil, colours a cell's
+// text after its width is measured and before it is padded, so colour
+// codes take no width.
+func writeTable(w io.Writer, rows [][]string, width int, paint func(row, col int, s string) string) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	ncol := len(rows[0])
+	widths := make([]int, ncol)
+	cells := make([][]string, len(rows))
+	for i, row := range rows {
+		cells[i] = make([]string, len(row))
+		for j, c := range row {
+			cells[i][j] = esc(c)
+			if n := utf8.RuneCountInString(cells[i][j]); j < ncol-1 && n > widths[j] {
+				widths[j] = n
+			}
+		}
+	}
+	start := 0 // where the last column starts
+	for _, n := range widths[:ncol-1] {
+		start += n + 2
+	}
+	var b strings.Builder
+	for i, row := range cells {
+		b.Reset()
+		for j, c := range row {
+			last := j == len(row)-1
+			if last && width > 0 {
+				c = truncate(c, max(width-start, 12))
+			}
+			pad := 0
+			if !last {
+				pad = widths[j] + 2 - utf8.RuneCountInString(c)
+			}
+			if paint != nil {
+				c = paint(i, j, c)
+			}
+			b.WriteString(c)
+			b.WriteString(strings.Repeat(" ", pad))
+		}
+		b.WriteByte('\n')
+		if _, err := io.WriteString(w, b.String()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
