@@ -19,6 +19,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/watchdog-run/watchdog/internal/testhome"
 	"github.com/watchdog-run/watchdog/launch"
 	"github.com/watchdog-run/watchdog/registry"
 	"github.com/watchdog-run/watchdog/shims"
@@ -27,17 +28,29 @@ import (
 
 func TestMain(m *testing.M) {
 	installFaults()
+	done := testhome.Isolate()
 	// A PATH shim is a symlink to this binary under a command's name;
 	// testscript knows only the names below, so shims are dispatched here
 	// exactly as main dispatches them.
 	if base := filepath.Base(os.Args[0]); base != "watchdog" && base != "timeout" && shims.Locate(os.Args[0]) != "" {
 		main()
 	}
-	testscript.Main(m, map[string]func(){
+	testscript.Main(cleanupAfter{m, done}, map[string]func(){
 		"watchdog": main,
 		"timeout":  main, // the drop-in: main dispatches on argv[0]
 		"wd-child": childMain,
 	})
+}
+
+// cleanupAfter runs the tests, then done (testscript.Main exits).
+type cleanupAfter struct {
+	m    *testing.M
+	done func()
+}
+
+func (c cleanupAfter) Run() int {
+	defer c.done()
+	return c.m.Run()
 }
 
 // installFaults arms the test-only fault points: WATCHDOG_TEST_FAULT names a

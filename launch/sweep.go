@@ -59,6 +59,13 @@ func Sweep(current string, o SweepOptions) SweepReport {
 	if c.complete {
 		rep.Actions = append(rep.Actions, sweepUntracked(c, o, &rep)...)
 	}
+	if o.All && !o.DryRun {
+		// Registries that are gone (test runs, removed checkouts) leave
+		// the index, so --all does not look for them again.
+		if _, err := registry.PruneIndex(); err != nil {
+			rep.warn(fmt.Sprintf("tidy the registry index %s: %v", registry.IndexPath(), err))
+		}
+	}
 	for _, ev := range rep.Actions {
 		if ev.Error != "" {
 			rep.Errors = append(rep.Errors, fmt.Sprintf("%s %s: %s", ev.Registry, ev.ID, ev.Error))

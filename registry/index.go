@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 )
 
@@ -112,4 +113,56 @@ func indexError(idx string, err error) error {
 		return err
 	}
 	return &fs.PathError{Op: "open", Path: idx, Err: err}
+}
+
+// PruneIndex drops from the index the registries that no longer exist and
+// repeated lines (test runs and removed checkouts leave many), and says how
+// many lines went. The index is replaced atomically; a line another
+// watchdog appends meanwhile lands in the old file, so whatever grew there
+// after it was read is added again to the new one.
+func PruneIndex() (dropped int, err error) {
+	idx := IndexPath()
+	if idx == "" {
+		return 0, nil
+	}
+	var st syscall.Stat_t
+	fd, err := openFile(idx, syscall.O_RDONLY, 0, &st)
+	if errors.Is(err, syscall.ENOENT) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, indexError(idx, err)
+	}
+	defer syscall.Close(fd)
+	b, err := readFD(fd, st.Size, 0)
+	if err != nil {
+		return 0, &fs.PathError{Op: "read", Path: idx, Err: err}
+	}
+	var keep bytes.Buffer
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		p := sc.Text()
+		if _, err := os.Lstat(p); p == "" || seen[p] || err != nil {
+			dropped++
+			continue
+		}
+		seen[p] = true
+		keep.WriteString(p + "\n")
+	}
+	if sc.Err() != nil || dropped == 0 {
+		return 0, sc.Err()
+	}
+	if err := (&Store{Path: idx}).replaceFile(idx, keep.Bytes()); err != nil {
+		return 0, err
+	}
+	late, _ := readFD(fd, 0, 0) // appended to the old file since
+	for _, p := range strings.Split(string(late), "\n") {
+		if p != "" {
+			if err := Remember(p); err != nil {
+				return dropped, err
+			}
+		}
+	}
+	return dropped, nil
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 
+	"github.com/watchdog-run/watchdog/internal/testhome"
 	"github.com/watchdog-run/watchdog/launch/container"
 )
 
@@ -38,6 +39,7 @@ var (
 
 func TestMain(m *testing.M) {
 	code := func() int {
+		defer testhome.Isolate()()
 		dir, err := os.MkdirTemp("", "watchdog-docker-test-")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
