@@ -53,8 +53,8 @@ func TestTimeoutDropInLocales(t *testing.T) {
 			runDifferential(t, cases, append([]string{"LANGUAGE=en", "LOCPATH=" + locpath}, env...))
 		})
 	}
-	// Without LOCPATH a locale that is not installed is C (and C.UTF-8 is
-	// glibc's own).
+	// Without LOCPATH a locale that is not installed is C; LOCPATH
+	// elsewhere is searched, then /usr/lib/locale, never the archive.
 	t.Run("not installed", func(t *testing.T) {
 		runDifferential(t, cases, []string{"LANGUAGE=en", "LOCPATH=", "LC_ALL=de_DE.UTF-8"})
 	})

@@ -4,13 +4,20 @@
 // quotes with ‘…’) and the decimal point (it reads "0,5" in de_DE).
 //
 // It follows glibc 2.36's lookup: the name of each category from LC_ALL,
-// LC_<CATEGORY> or LANG; C, POSIX and C.UTF-8 built in; with LOCPATH set,
-// only its directories; otherwise /usr/lib/locale/locale-archive, then the
-// directories of /usr/lib/locale; a locale whose codeset differs from the
-// one its name asks for is refused; and if any category cannot be loaded,
-// setlocale fails and the whole process stays in C. Not followed: the
-// aliases of locale.alias, and names containing a slash (refused, as glibc
-// 2.36 does here).
+// LC_<CATEGORY> or LANG; only C and POSIX built in (C.UTF-8 is an installed
+// locale, /usr/lib/locale/C.utf8 from Debian's libc-bin); with LOCPATH set,
+// its directories and then the directory /usr/lib/locale, never the
+// archive; otherwise /usr/lib/locale/locale-archive, then that directory;
+// in the directories, the name's variants (de_DE.UTF-8, de_DE.utf8, de_DE,
+// ...), each tried in every directory before the next; a name with a slash
+// must start with one and is then joined to each directory like any other
+// ("/x/de" is DIR//x/de); a locale whose codeset differs from the one its
+// name asks for is refused; and if any category cannot be loaded,
+// setlocale fails and the whole process stays in C.
+//
+// Not followed: the aliases of locale.alias, and gconv's codeset aliases
+// (codesets are compared normalised: fr_FR.LATIN1 is refused here, and
+// fr_FR.8859-1 taken, where glibc does the opposite).
 package locale
 
 import (
@@ -73,7 +80,9 @@ const (
 // archivePath is glibc's locale archive (a variable for tests).
 var archivePath = "/usr/lib/locale/locale-archive"
 
-const defaultLocaleDir = "/usr/lib/locale"
+// defaultLocaleDir is searched after LOCPATH or the archive (a variable
+// for tests).
+var defaultLocaleDir = "/usr/lib/locale"
 
 // FromEnv is the Locale setlocale(LC_ALL, "") selects in the environment
 // getenv reads.
@@ -83,11 +92,7 @@ func FromEnv(getenv func(string) string) Locale {
 		name := categoryName(getenv, "LC_CTYPE")
 		return Locale{UTF8: normalizeCodeset(explode(name).codeset) == "utf8", DecimalPoint: "."}
 	}
-	var dirs []string
-	if lp := getenv("LOCPATH"); lp != "" {
-		dirs = strings.Split(lp, ":")
-	}
-	l := lookup{dirs: dirs}
+	l := lookup{locpath: getenv("LOCPATH")}
 	result := C
 	for _, cat := range categories {
 		name := categoryName(getenv, cat.name)
@@ -97,7 +102,7 @@ func FromEnv(getenv func(string) string) Locale {
 		}
 		switch cat.num {
 		case lcCtype:
-			result.UTF8 = data == nil && builtinUTF8(name) || normalizeCodeset(item(data, itemCodeset)) == "utf8"
+			result.UTF8 = normalizeCodeset(item(data, itemCodeset)) == "utf8"
 			if !result.UTF8 {
 				result.printHigh = printableHigh(data)
 			}
@@ -121,36 +126,30 @@ func categoryName(getenv func(string) string, category string) string {
 	return "C"
 }
 
-// builtinUTF8 reports whether name is glibc's built-in C.UTF-8.
-func builtinUTF8(name string) bool {
-	lang, codeset, ok := strings.Cut(name, ".")
-	return ok && lang == "C" && normalizeCodeset(codeset) == "utf8"
-}
-
 // lookup finds locale data; archive is read once, when first needed.
 type lookup struct {
-	dirs        []string // LOCPATH's directories; nil: the archive, then the default
+	locpath     string // LOCPATH; "" for the archive and the default directory
 	archive     []byte
 	archiveRead bool
 }
 
-// load returns the category's data for name: nil data for the built-in
-// locales, ok false when glibc would fail to load it.
+// load returns the category's data for name: nil data for C and POSIX,
+// ok false when glibc would fail to load it.
 func (l *lookup) load(name string, num int, file string) (data []byte, ok bool) {
 	switch {
-	case name == "C" || name == "POSIX" || builtinUTF8(name):
+	case name == "C" || name == "POSIX":
 		return nil, true
-	case strings.Contains(name, "/"):
+	case !validName(name):
 		return nil, false
 	}
-	if l.dirs == nil {
+	if l.locpath == "" {
 		if data := l.fromArchive(name, num); data != nil {
 			return data, true // found by its normalised name: no codeset check
 		}
-		l.dirs = []string{defaultLocaleDir}
 	}
-	for _, dir := range l.dirs {
-		for _, variant := range variants(name) {
+	dirs := localeDirs(l.locpath)
+	for _, variant := range variants(name) {
+		for _, dir := range dirs {
 			data, ok := readFile(dir + "/" + variant + "/" + file)
 			if !ok {
 				continue
@@ -162,8 +161,36 @@ func (l *lookup) load(name string, num int, file string) (data []byte, ok bool) 
 	return nil, false
 }
 
+// validName is glibc's valid_locale_name: at most 255 bytes, no ".."
+// component, and a slash only in a name that starts with one.
+func validName(name string) bool {
+	switch {
+	case len(name) > 255, name == "..", strings.Contains(name, "/../"),
+		strings.HasPrefix(name, "../"), strings.HasSuffix(name, "/.."):
+		return false
+	}
+	return !strings.Contains(name, "/") || name[0] == '/'
+}
+
+// localeDirs are the directories searched, in order: LOCPATH's, empty
+// entries dropped except a trailing one (glibc's argz quirk: it names the
+// root), then the default, which glibc appends to LOCPATH too.
+func localeDirs(locpath string) []string {
+	var dirs []string
+	for _, dir := range strings.Split(locpath, ":") {
+		if dir != "" {
+			dirs = append(dirs, dir)
+		}
+	}
+	if strings.HasSuffix(locpath, ":") {
+		dirs = append(dirs, "")
+	}
+	return append(dirs, defaultLocaleDir)
+}
+
 // codesetMatches: glibc refuses a locale found for a name whose codeset
 // is not the locale's own (fr_FR.UTF-8 found as the ISO-8859-1 fr_FR).
+// glibc compares through gconv's aliases; normalised names come close.
 func codesetMatches(ctype []byte, name string) bool {
 	codeset := explode(name).codeset
 	return codeset == "" || normalizeCodeset(item(ctype, itemCodeset)) == normalizeCodeset(codeset)

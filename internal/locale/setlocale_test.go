@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -34,12 +35,25 @@ func env(vars map[string]string) func(string) string {
 	return func(k string) string { return vars[k] }
 }
 
+// useDefaultDir points the lookup's default directory (/usr/lib/locale)
+// at dir for the rest of the test.
+func useDefaultDir(t *testing.T, dir string) {
+	old := defaultLocaleDir
+	defaultLocaleDir = dir
+	t.Cleanup(func() { defaultLocaleDir = old })
+}
+
 func TestFromEnv(t *testing.T) {
 	dir := t.TempDir()
 	compile(t, dir, false,
 		[3]string{"de_DE", "UTF-8", "de_DE.UTF-8"},
 		[3]string{"fr_FR", "ISO-8859-1", "fr_FR"},
 		[3]string{"en_US", "UTF-8", "en_US.UTF-8"})
+	// The default directory, searched after LOCPATH's, holds C.utf8 as
+	// Debian's libc-bin installs it.
+	sys := t.TempDir()
+	compile(t, sys, false, [3]string{"C", "UTF-8", "C.utf8"})
+	useDefaultDir(t, sys)
 	de := Locale{UTF8: true, DecimalPoint: ","}
 	en := Locale{UTF8: true, DecimalPoint: "."}
 	for _, c := range []struct {
@@ -54,13 +68,26 @@ func TestFromEnv(t *testing.T) {
 		{"empty counts as unset", map[string]string{"LC_ALL": "", "LC_NUMERIC": "", "LANG": "de_DE.UTF-8"}, de},
 		{"one category missing: all C", map[string]string{"LC_TIME": "xx_YY.UTF-8", "LANG": "de_DE.UTF-8"}, C},
 		{"POSIX", map[string]string{"LC_ALL": "POSIX"}, C},
-		{"C.UTF-8 is built in", map[string]string{"LC_ALL": "C.UTF-8"}, Locale{UTF8: true, DecimalPoint: "."}},
-		{"C.utf8 too", map[string]string{"LC_ALL": "C.utf8"}, Locale{UTF8: true, DecimalPoint: "."}},
+		{"C.UTF-8 from the default directory", map[string]string{"LC_ALL": "C.UTF-8"}, en},
+		{"C.utf8 too", map[string]string{"LC_ALL": "C.utf8"}, en},
+		{"C.UTF-8 with a modifier falls back", map[string]string{"LC_ALL": "C.UTF-8@x"}, en},
+		{"a territory falls back to C.utf8", map[string]string{"LC_ALL": "C_XX.utf8"}, en},
+		{"c is not C", map[string]string{"LC_ALL": "c.utf8"}, C},
+		{"LC_CTYPE and LC_NUMERIC apart", map[string]string{"LC_CTYPE": "de_DE.UTF-8", "LC_NUMERIC": "C.UTF-8", "LANG": "fr_FR"}, en},
 		{"a modifier falls back", map[string]string{"LC_ALL": "de_DE.UTF-8@euro"}, de},
 		{"the normalised name is not the directory's", map[string]string{"LC_ALL": "de_DE.utf8"}, C},
 		{"a codeset the locale does not have", map[string]string{"LC_ALL": "fr_FR.UTF-8"}, C},
-		{"a path", map[string]string{"LC_ALL": filepath.Join(dir, "de_DE.UTF-8")}, C},
+		{"a path is joined to each directory", map[string]string{"LC_ALL": filepath.Join(dir, "de_DE.UTF-8")}, C},
+		{"a path joined to /", map[string]string{"LOCPATH": "/", "LC_ALL": filepath.Join(dir, "de_DE.UTF-8")}, de},
+		{"a relative path", map[string]string{"LOCPATH": filepath.Dir(dir), "LC_ALL": filepath.Base(dir) + "/de_DE.UTF-8"}, C},
+		{"a path with ..", map[string]string{"LOCPATH": "/", "LC_ALL": dir + "/../" + filepath.Base(dir) + "/de_DE.UTF-8"}, C},
 	} {
+		if _, ok := c.vars["LOCPATH"]; ok {
+			if got := FromEnv(env(c.vars)); got != c.want {
+				t.Errorf("%s: %v gives %+v, want %+v", c.name, c.vars, got, c.want)
+			}
+			continue
+		}
 		c.vars["LOCPATH"] = dir
 		if got := FromEnv(env(c.vars)); got != c.want {
 			t.Errorf("%s: %v gives %+v, want %+v", c.name, c.vars, got, c.want)
@@ -72,6 +99,24 @@ func TestFromEnv(t *testing.T) {
 	}
 	if C.PrintableByte(0xe9) || de.PrintableByte(0xe9) {
 		t.Error("C and UTF-8 locales must not print a lone high byte")
+	}
+
+	// Each variant is tried in every directory before the next variant:
+	// de_DE.UTF-8 in the second beats the less specific de in the first.
+	first, second := t.TempDir(), t.TempDir()
+	os.Symlink(filepath.Join(dir, "en_US.UTF-8"), filepath.Join(first, "de"))
+	os.Symlink(filepath.Join(dir, "de_DE.UTF-8"), filepath.Join(second, "de_DE.utf8"))
+	for name, want := range map[string]Locale{"de_DE.UTF-8": de, "de_DE.utf8": de, "de_DE": en} {
+		vars := map[string]string{"LOCPATH": first + ":" + second, "LC_ALL": name}
+		if got := FromEnv(env(vars)); got != want {
+			t.Errorf("%v: %+v, want %+v", vars, got, want)
+		}
+	}
+
+	// C.UTF-8 is not built into glibc: without its files it is C.
+	useDefaultDir(t, t.TempDir())
+	if got := FromEnv(env(map[string]string{"LOCPATH": dir, "LC_ALL": "C.UTF-8"})); got != C {
+		t.Errorf("C.UTF-8 not installed: %+v, want C", got)
 	}
 	// LOCPATH set: the archive is not consulted.
 	defer func(p string) { archivePath = p }(archivePath)
@@ -88,12 +133,14 @@ func TestArchive(t *testing.T) {
 	compile(t, dir, true,
 		[3]string{"de_DE", "UTF-8", "de_DE.UTF-8"},
 		[3]string{"fr_FR", "ISO-8859-1", "fr_FR"})
+	useDefaultDir(t, t.TempDir())
 	defer func(p string) { archivePath = p }(archivePath)
 	archivePath = filepath.Join(dir, "usr/lib/locale/locale-archive")
 	for name, want := range map[string]Locale{
 		"de_DE.UTF-8": {UTF8: true, DecimalPoint: ","},
 		"de_DE.utf8":  {UTF8: true, DecimalPoint: ","},
-		"de_DE":       C, // the archive holds only the exact (normalised) name
+		"de_DE.UTF8":  {UTF8: true, DecimalPoint: ","}, // no codeset check in the archive
+		"de_DE":       C,                               // the archive holds only the exact (normalised) name
 		"en_US.UTF-8": C,
 	} {
 		if got := FromEnv(env(map[string]string{"LANG": name})); got != want {
@@ -142,6 +189,21 @@ func TestVariants(t *testing.T) {
 	}
 }
 
+func TestLocaleDirs(t *testing.T) {
+	for locpath, want := range map[string][]string{
+		"":        {"/usr/lib/locale"},
+		"/a":      {"/a", "/usr/lib/locale"},
+		":/a::/b": {"/a", "/b", "/usr/lib/locale"},
+		"/a:":     {"/a", "", "/usr/lib/locale"}, // "" + "/de": the root
+		"/a::":    {"/a", "", "/usr/lib/locale"},
+		":":       {"", "/usr/lib/locale"},
+	} {
+		if got := localeDirs(locpath); !slices.Equal(got, want) {
+			t.Errorf("localeDirs(%q) = %q, want %q", locpath, got, want)
+		}
+	}
+}
+
 // A FIFO or a device where locale data should be is no locale: the lookup
 // neither blocks on it nor reads it.
 func TestNotRegularFiles(t *testing.T) {
@@ -159,6 +221,7 @@ func TestNotRegularFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	useDefaultDir(t, t.TempDir())
 	defer func(p string) { archivePath = p }(archivePath)
 	archivePath = filepath.Join(t.TempDir(), "locale-archive")
 	if err := syscall.Mkfifo(archivePath, 0o644); err != nil {
@@ -178,6 +241,59 @@ func TestNotRegularFiles(t *testing.T) {
 			}
 		case <-time.After(10 * time.Second):
 			t.Fatalf("%v: the lookup blocked", vars)
+		}
+	}
+}
+
+// GNU timeout, which calls setlocale(LC_ALL, ""), agrees: it quotes with
+// ‘…’ exactly in a UTF-8 locale, and reads "10,5" exactly where the
+// decimal point is a comma (else it fails with 125).
+func TestAgainstGNU(t *testing.T) {
+	dir := t.TempDir()
+	compile(t, dir, false,
+		[3]string{"de_DE", "UTF-8", "de_DE.UTF-8"},
+		[3]string{"fr_FR", "ISO-8859-1", "fr_FR"},
+		[3]string{"en_US", "UTF-8", "en_US.UTF-8"})
+	first := t.TempDir()
+	os.Symlink(filepath.Join(dir, "en_US.UTF-8"), filepath.Join(first, "de"))
+	for _, vars := range []map[string]string{
+		{"LC_ALL": "de_DE.UTF-8"},
+		{"LC_ALL": "de_DE.utf8"},
+		{"LC_ALL": "de_DE.UTF-8@euro"},
+		{"LC_ALL": "fr_FR"},
+		{"LC_ALL": "fr_FR.ISO-8859-1"},
+		{"LC_ALL": "fr_FR.UTF-8"},
+		{"LC_NUMERIC": "de_DE.UTF-8", "LANG": "en_US.UTF-8"},
+		{"LC_NUMERIC": "de_DE.UTF-8", "LC_TIME": "xx_YY", "LANG": "en_US.UTF-8"},
+		{"LC_ALL": "", "LANG": "de_DE.UTF-8"},
+		{"LC_ALL": "C.UTF-8"},
+		{"LC_ALL": "C.UTF-8@x"},
+		{"LC_ALL": "C_XX.utf8"},
+		{"LC_ALL": "POSIX"},
+		{"LC_ALL": dir + "/de_DE.UTF-8", "LOCPATH": "/"},
+		{"LC_ALL": "de_DE.UTF-8/"},
+		{"LC_ALL": "de_DE.UTF-8", "LOCPATH": first + ":" + dir},
+		{"LC_ALL": "de", "LOCPATH": first + ":" + dir},
+	} {
+		if _, ok := vars["LOCPATH"]; !ok {
+			vars["LOCPATH"] = dir
+		}
+		want := FromEnv(env(vars))
+		environ := []string{"PATH=" + os.Getenv("PATH"), "LANGUAGE=en"} // untranslated messages
+		for k, v := range vars {
+			environ = append(environ, k+"="+v)
+		}
+		quote := exec.Command("/usr/bin/timeout", "5\xe9", "true")
+		quote.Env = environ
+		out, _ := quote.CombinedOutput()
+		comma := exec.Command("/usr/bin/timeout", "10,5", "true")
+		comma.Env = environ
+		err := comma.Run()
+		if utf8 := strings.Contains(string(out), "‘"); utf8 != want.UTF8 {
+			t.Errorf("%v: GNU timeout says %q, FromEnv %+v", vars, out, want)
+		}
+		if dp := map[bool]string{true: ",", false: "."}[err == nil]; dp != want.DecimalPoint {
+			t.Errorf("%v: GNU timeout 10,5: %v, FromEnv %+v", vars, err, want)
 		}
 	}
 }
