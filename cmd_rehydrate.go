@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -67,7 +68,9 @@ func printRehydrate(w io.Writer, path string, running, failed []taskView, since 
 		fmt.Fprintln(w, "\nRUNNING")
 		for _, v := range running {
 			state := "alive"
-			if !v.Alive {
+			if !watched(v) {
+				state = "not watched (registered without --pid; watchdog kill " + esc(v.ID) + " closes it)"
+			} else if !v.Alive {
 				state = "NOT ALIVE (run watchdog sweep)"
 			} else if v.Supervisor != nil && !v.Supervisor.Alive {
 				state = "alive, supervisor gone (run watchdog sweep)"
@@ -102,8 +105,12 @@ func nextSteps(running, failed []taskView) []string {
 	for _, v := range failed {
 		out = append(out, "watchdog check "+v.ID)
 	}
-	if len(running) > 0 {
+	if slices.ContainsFunc(running, watched) {
 		out = append(out, "watchdog sweep")
 	}
 	return out
 }
+
+// watched: something can tell when the task ends (a supervisor, or an
+// adopted pid); a task registered without --pid ends only by kill.
+func watched(v taskView) bool { return v.PID != 0 || v.Supervisor != nil }

@@ -114,6 +114,7 @@ func printSweep(stdout, stderr io.Writer, rep launch.SweepReport, asJSON bool) {
 		_ = writeJSON(stdout, rep)
 		return
 	}
+	rep = rep.Escaped() // ids, commands and paths come from registries anyone may write
 	for _, ev := range rep.Actions {
 		var b strings.Builder
 		who := ev.ID
