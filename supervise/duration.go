@@ -70,19 +70,28 @@ func floatSeconds(v float64) time.Duration {
 // clStrtod reads the whole of s as gnulib's cl_strtod, which timeout
 // uses, would: as a number in the C locale or in the user's (LC_NUMERIC's
 // decimal point, "0,5" in de_DE). The user's locale is read only when C's
-// reading fails, so a plain duration never costs a look at locale files.
+// reading fails on a string with a character no C number has ("1m" is C's
+// 1 and a suffix), so a plain duration never costs a look at locale files.
 func clStrtod(s string) (float64, bool) {
 	if v, ok := strtod(s); ok {
 		return v, true
 	}
+	if !strings.ContainsFunc(s, func(r rune) bool {
+		return !('0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || strings.ContainsRune(".+- \t\n\v\f\r", r))
+	}) {
+		return 0, false
+	}
 	// strtod in a locale stops at C's ".", so a number with one is C's or
 	// nobody's.
-	dp := locale.Current().DecimalPoint
+	dp := decimalPoint()
 	if dp == "." || dp == "" || !strings.Contains(s, dp) || strings.Contains(s, ".") {
 		return 0, false
 	}
 	return strtod(strings.Replace(s, dp, ".", 1))
 }
+
+// decimalPoint is LC_NUMERIC's decimal point (a variable for tests).
+var decimalPoint = func() string { return locale.Current().DecimalPoint }
 
 // strtod reads the whole of s as C's strtod would (after leading blanks):
 // decimal or hexadecimal floating point, "inf", "infinity" or "nan". A

@@ -96,7 +96,7 @@ func FromEnv(getenv func(string) string) Locale {
 	result := C
 	for _, cat := range categories {
 		name := categoryName(getenv, cat.name)
-		data, ok := l.load(name, cat.num, cat.file)
+		data, ok := l.load(name, cat.num, cat.file, cat.num == lcCtype || cat.num == lcNumeric)
 		if !ok {
 			return C // one category fails: setlocale fails, all stays C
 		}
@@ -131,11 +131,13 @@ type lookup struct {
 	locpath     string // LOCPATH; "" for the archive and the default directory
 	archive     []byte
 	archiveRead bool
+	codesets    map[string]string // a locale directory's LC_CTYPE codeset
 }
 
-// load returns the category's data for name: nil data for C and POSIX,
-// ok false when glibc would fail to load it.
-func (l *lookup) load(name string, num int, file string) (data []byte, ok bool) {
+// load returns the category's data for name (read only when asked for:
+// the rest need only exist), nil for C and POSIX; ok false when glibc
+// would fail to load it.
+func (l *lookup) load(name string, num int, file string, read bool) (data []byte, ok bool) {
 	switch {
 	case name == "C" || name == "POSIX":
 		return nil, true
@@ -150,15 +152,40 @@ func (l *lookup) load(name string, num int, file string) (data []byte, ok bool) 
 	dirs := localeDirs(l.locpath)
 	for _, variant := range variants(name) {
 		for _, dir := range dirs {
-			data, ok := readFile(dir + "/" + variant + "/" + file)
-			if !ok {
+			path := dir + "/" + variant
+			f, _ := openRegular(path + "/" + file)
+			if f == nil {
 				continue
 			}
-			ctype, _ := readFile(dir + "/" + variant + "/LC_CTYPE")
-			return data, codesetMatches(ctype, name)
+			f.Close()
+			if read {
+				data, _ = readFile(path + "/" + file)
+			}
+			return data, l.codesetMatches(path, name)
 		}
 	}
 	return nil, false
+}
+
+// codesetMatches: glibc refuses a locale found for a name whose codeset
+// is not the locale's own (fr_FR.UTF-8 found as the ISO-8859-1 fr_FR).
+// glibc compares through gconv's aliases; normalised names come close.
+// Each locale's LC_CTYPE is read once, whatever the number of categories.
+func (l *lookup) codesetMatches(path, name string) bool {
+	codeset := explode(name).codeset
+	if codeset == "" {
+		return true
+	}
+	own, seen := l.codesets[path]
+	if !seen {
+		ctype, _ := readFile(path + "/LC_CTYPE")
+		own = item(ctype, itemCodeset)
+		if l.codesets == nil {
+			l.codesets = map[string]string{}
+		}
+		l.codesets[path] = own
+	}
+	return normalizeCodeset(own) == normalizeCodeset(codeset)
 }
 
 // validName is glibc's valid_locale_name: at most 255 bytes, no ".."
@@ -186,14 +213,6 @@ func localeDirs(locpath string) []string {
 		dirs = append(dirs, "")
 	}
 	return append(dirs, defaultLocaleDir)
-}
-
-// codesetMatches: glibc refuses a locale found for a name whose codeset
-// is not the locale's own (fr_FR.UTF-8 found as the ISO-8859-1 fr_FR).
-// glibc compares through gconv's aliases; normalised names come close.
-func codesetMatches(ctype []byte, name string) bool {
-	codeset := explode(name).codeset
-	return codeset == "" || normalizeCodeset(item(ctype, itemCodeset)) == normalizeCodeset(codeset)
 }
 
 // parts are a locale name's language[_territory][.codeset][@modifier].
