@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"github.com/watchdog-run/watchdog/launch"
 	"github.com/watchdog-run/watchdog/registry"
+	"github.com/watchdog-run/watchdog/supervise"
 )
 
 var cleanupCommand = &cli.Command{
@@ -62,7 +63,13 @@ history is rotated at %d MiB, keeping one older file (.1).`, registry.ArchiveAt,
 		if err != nil {
 			return launch.Fail(err, "")
 		}
-		archived, err := store.FilterHistory(func(_ string, t *registry.Task) bool { return !old(t) }, c.Bool("dry-run"))
+		_, err = store.FilterHistory(func(id string, t *registry.Task) bool {
+			if old(t) {
+				dropped = append(dropped, id)
+				return false
+			}
+			return true
+		}, c.Bool("dry-run"))
 		if err != nil {
 			return launch.Fail(err, "")
 		}
@@ -70,7 +77,12 @@ history is rotated at %d MiB, keeping one older file (.1).`, registry.ArchiveAt,
 		if c.Bool("dry-run") {
 			verb = "would remove"
 		}
-		fmt.Fprintf(c.App.Writer, "watchdog: cleanup: %s %d finished task(s) older than %v day(s)\n", verb, len(dropped)+archived, days)
+		fmt.Fprintf(c.App.Writer, "watchdog: cleanup: %s %d finished task(s) older than %v day(s)\n", verb, len(dropped), days)
+		if c.Bool("dry-run") {
+			for _, id := range dropped { // which ones, so the real run is no surprise
+				fmt.Fprintf(c.App.Writer, "  %s\n", supervise.Escape(id))
+			}
+		}
 		return nil
 	},
 }

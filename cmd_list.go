@@ -297,9 +297,15 @@ func printCheck(w io.Writer, v taskView, t *registry.Task, color bool) {
 		p("elapsed", "%s", humanDuration(v.ElapsedSeconds))
 	}
 	if v.Deadline != "" {
-		p("deadline", "%s (%s)", v.Deadline, left(v))
+		if v.CompletedAt == "" {
+			p("deadline", "%s (%s)", v.Deadline, left(v))
+		} else {
+			p("deadline", "%s", v.Deadline) // time left means nothing once it ended
+		}
 	}
-	if s := v.Supervisor; s != nil {
+	if s := v.Supervisor; s != nil && v.CompletedAt != "" && !s.Alive {
+		p("supervisor", "pid %d on %s, exited", s.PID, s.Host)
+	} else if s != nil {
 		p("supervisor", "pid %d on %s, %s", s.PID, s.Host, aliveWord(s.Alive))
 	} else if v.Mode == registry.ModeNative {
 		p("supervisor", "none recorded (the earlier tool's entry, or registered)")
@@ -316,8 +322,11 @@ func printCheck(w io.Writer, v taskView, t *registry.Task, color bool) {
 	}
 	if t.Native != nil {
 		rec := "gone, or another process now"
-		if launch.CommandAlive(t) {
+		switch {
+		case launch.CommandAlive(t):
 			rec = "alive (start time matches)"
+		case v.CompletedAt != "":
+			rec = "exited" // a finished task's pid may be anyone's by now
 		}
 		p("pid", "%d (group %d): %s", t.Native.PID, t.Native.PGID, rec)
 	}

@@ -94,7 +94,7 @@ func sweepLoop(c *cli.Context, every time.Duration) error {
 	defer stop()
 	for {
 		rep := launch.Sweep(registryPath(c), o)
-		printSweep(c.App.Writer, c.App.ErrWriter, rep, c.Bool("json"))
+		printSweep(c.App.Writer, c.App.ErrWriter, rep, c.Bool("json"), every > 0)
 		if every == 0 {
 			if len(rep.Errors) > 0 {
 				return launch.Exit(1)
@@ -109,12 +109,18 @@ func sweepLoop(c *cli.Context, every time.Duration) error {
 	}
 }
 
-func printSweep(stdout, stderr io.Writer, rep launch.SweepReport, asJSON bool) {
+// printSweep writes the report; stamped (a sweep loop, whose output goes
+// to a log) starts each line with the sweep's time.
+func printSweep(stdout, stderr io.Writer, rep launch.SweepReport, asJSON, stamped bool) {
 	if asJSON {
 		_ = writeJSON(stdout, rep)
 		return
 	}
 	rep = rep.Escaped() // ids, commands and paths come from registries anyone may write
+	tag := "watchdog: sweep:"
+	if stamped {
+		tag = rep.Time + " " + tag
+	}
 	for _, ev := range rep.Actions {
 		var b strings.Builder
 		who := ev.ID
@@ -125,7 +131,7 @@ func printSweep(stdout, stderr io.Writer, rep launch.SweepReport, asJSON bool) {
 		if ev.DryRun {
 			verb = "would end"
 		}
-		fmt.Fprintf(&b, "watchdog: sweep: %s: %s", who, ev.Detail)
+		fmt.Fprintf(&b, tag+" %s: %s", who, ev.Detail)
 		switch {
 		case ev.DryRun:
 			if n, ok := ev.WouldEnd(); ok {
@@ -146,16 +152,16 @@ func printSweep(stdout, stderr io.Writer, rep launch.SweepReport, asJSON bool) {
 		}
 		fmt.Fprintln(stdout, b.String())
 		for _, z := range ev.Zombies {
-			fmt.Fprintf(stdout, "watchdog: sweep: %s: %s\n", who, z)
+			fmt.Fprintf(stdout, tag+" %s: %s\n", who, z)
 		}
 	}
 	if rep.EndedSome() {
-		fmt.Fprintln(stdout, "watchdog: sweep: processes were found by process group and run tag; one that cleared its environment and left its session cannot be seen (README: what containment covers)")
+		fmt.Fprintln(stdout, tag+" processes were found by process group and run tag; one that cleared its environment and left its session cannot be seen (README: what containment covers)")
 	}
 	for _, w := range rep.Warnings {
-		fmt.Fprintf(stderr, "watchdog: sweep: warning: %s\n", w)
+		fmt.Fprintf(stderr, "%s warning: %s\n", tag, w)
 	}
 	for _, e := range rep.Errors {
-		fmt.Fprintf(stderr, "watchdog: sweep: %s\n", e)
+		fmt.Fprintf(stderr, "%s %s\n", tag, e)
 	}
 }

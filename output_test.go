@@ -117,3 +117,16 @@ func TestColorOn(t *testing.T) {
 		}
 	}
 }
+
+// Durations read as people write them: two units at most, a zero second
+// unit left out ("24h", not "24h00m").
+func TestHumanDuration(t *testing.T) {
+	for secs, want := range map[float64]string{
+		5: "5s", 60: "1m", 61: "1m01s", 3600: "1h", 86400: "24h", 90000: "25h",
+		5400: "1h30m", 30 * 86400: "30d", 49 * 3600: "2d01h", -90: "-1m30s",
+	} {
+		if got := humanDuration(secs); got != want {
+			t.Errorf("humanDuration(%v) = %q, want %q", secs, got, want)
+		}
+	}
+}

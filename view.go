@@ -191,15 +191,23 @@ func humanDuration(secs float64) string {
 		return "-" + humanDuration(-secs)
 	}
 	d := time.Duration(secs * float64(time.Second))
+	// Two units at most, the second left out when it is zero: "24h", not
+	// "24h00m".
+	twoUnits := func(big int, bigUnit string, small int, smallUnit string) string {
+		if small == 0 {
+			return fmt.Sprintf("%d%s", big, bigUnit)
+		}
+		return fmt.Sprintf("%d%s%02d%s", big, bigUnit, small, smallUnit)
+	}
 	switch {
 	case d < time.Minute:
 		return fmt.Sprintf("%.0fs", d.Seconds())
 	case d < time.Hour:
-		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+		return twoUnits(int(d.Minutes()), "m", int(d.Seconds())%60, "s")
 	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+		return twoUnits(int(d.Hours()), "h", int(d.Minutes())%60, "m")
 	default:
-		return fmt.Sprintf("%dd%02dh", int(d.Hours())/24, int(d.Hours())%24)
+		return twoUnits(int(d.Hours())/24, "d", int(d.Hours())%24, "h")
 	}
 }
 
