@@ -208,6 +208,12 @@ func containerOptions(c *cli.Context, o *launch.Options, runID string) (containe
 		}
 		co.Binds = append(co.Binds, b)
 	}
+	// As docker run: -it wants a terminal to read from. From a pipe or a
+	// file the container would wait on a TTY nobody types into.
+	if co.TTY && co.Interactive && !container.IsTerminal(os.Stdin) {
+		return co, fail(125, "the input device is not a TTY",
+			"drop -t to stream a pipe or file in with -i alone (docker-run -i IMAGE ...)")
+	}
 	return co, nil
 }
 

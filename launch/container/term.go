@@ -9,6 +9,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// IsTerminal reports whether f is a terminal.
+func IsTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), ioctlGet)
+	return err == nil
+}
+
 // rawTerminal puts f's terminal in raw mode (if it is one) and returns the
 // function that restores it.
 func rawTerminal(f *os.File) func() {
