@@ -46,6 +46,11 @@ func main() {
 		ExitErrHandler: func(*cli.Context, error) {}, // main reports and exits
 
 	}
+	// run is `watchdog docker-run` (the bridge execs `watchdog-docker run`):
+	// its help names the command users type.
+	if len(os.Args) > 1 && os.Args[1] == runCommand.Name {
+		app.HelpName, runCommand.HelpName = "watchdog", "docker-run"
+	}
 	launch.DropEmptyEnv()
 	if err := app.Run(os.Args); err != nil {
 		ee := launch.AsExit(err)
@@ -64,7 +69,7 @@ var runCommand = &cli.Command{
 	Name:                   "run",
 	OnUsageError:           usageError,
 	UseShortOptionHandling: true, // -it, as docker run takes it
-	Usage:                  "run a container with a deadline, supervised and recorded (watchdog docker-run)",
+	Usage:                  "run a container with a deadline, supervised and recorded",
 	ArgsUsage:              "IMAGE [COMMAND [ARG]...]",
 	Description: `Creates the container (name dev-task-ID unless --name) with labels that
 carry the task id, run id, supervisor identity and deadline, and TASK_ID in

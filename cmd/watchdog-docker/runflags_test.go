@@ -66,3 +66,26 @@ func TestDockerTTYWithoutTerminal(t *testing.T) {
 		t.Errorf("-t alone: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
+
+// docker-run's help names the command users type, whether it is asked of
+// watchdog or of the helper directly.
+func TestDockerRunHelpName(t *testing.T) {
+	setup(t)
+	reg := newReg(t)
+	for _, args := range [][]string{{"docker-run", "--help"}, {"docker-run", "-h"}, {"docker-run", "--timeout", "1", "--help"}} {
+		r := wdWithin(t, 30*time.Second, reg, "", args...)
+		if r.code != 0 || !strings.Contains(r.stdout, "NAME:\n   watchdog docker-run - ") ||
+			!strings.Contains(r.stdout, "USAGE:\n   watchdog docker-run [command options] IMAGE") || strings.Contains(r.stdout, "watchdog-docker run") {
+			t.Errorf("%v: exit %d stderr %q help:\n%s", args, r.code, r.stderr, r.stdout)
+		}
+	}
+	out, err := exec.Command(filepath.Join(binDir, "watchdog-docker"), "run", "--help").Output()
+	if err != nil || !strings.Contains(string(out), "USAGE:\n   watchdog docker-run [command options] IMAGE") || strings.Contains(string(out), "watchdog-docker run") {
+		t.Errorf("watchdog-docker run --help: %v\n%s", err, out)
+	}
+	// The helper's own help still names the helper.
+	out, err = exec.Command(filepath.Join(binDir, "watchdog-docker"), "--help").Output()
+	if err != nil || !strings.Contains(string(out), "USAGE:\n   watchdog-docker ") {
+		t.Errorf("watchdog-docker --help: %v\n%s", err, out)
+	}
+}
