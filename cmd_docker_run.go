@@ -11,8 +11,10 @@ var dockerRunCommand = &cli.Command{
 	Description: `Runs in watchdog-docker, the binary installed beside watchdog that holds the
 Docker client (so that exec never loads it). Options:
   --id ID --timeout DUR --kill-after DUR --signal SIG --memory SIZE --cpus N
-  --name NAME --keep -e K=V... -v SRC:DST[:ro]... -w DIR -u USER --network NAME
-  -i -t --label K=V... --preserve-status --verbose --registry PATH
+  --name NAME --keep --rm --init --entrypoint PROG --hostname NAME
+  -e K=V... --env-file FILE... -v SRC:DST[:ro]... -w DIR -u USER --network NAME
+  --pull missing|never -i -t --label K=V... --preserve-status --verbose
+  --registry PATH
 "watchdog docker-run --help" shows them in full.`,
 	SkipFlagParsing: true,
 	Action: func(c *cli.Context) error {

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	dockercontainer "github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
@@ -76,7 +78,10 @@ carry the task id, run id, supervisor identity and deadline, and TASK_ID in
 its environment; waits for its exit before starting it; streams stdout and
 stderr live and separately (stdin with -i, a TTY with -t); forwards INT, TERM
 and HUP; at the deadline sends --signal, then KILL after --kill-after;
-removes it at the end unless --keep.
+removes it at the end unless --keep (--rm, the default, is accepted).
+
+Also as docker run's: --init, --entrypoint, --hostname, --env-file (read
+before -e), --pull missing|never. -it needs a terminal on stdin.
 
 If the connection to the engine drops after the container started, the
 watchdog reconnects (warning on stderr) and keeps enforcing the deadline; a
@@ -97,7 +102,13 @@ watchdog sweep finishes it). Images are never pulled.`,
 		&cli.StringFlag{Name: "cpus", Usage: "CPU limit `N` (1.5)"},
 		&cli.StringFlag{Name: "name", Usage: "container `NAME` (default dev-task-ID)"},
 		&cli.BoolFlag{Name: "keep", Usage: "do not remove the container at the end"},
+		&cli.BoolFlag{Name: "rm", Usage: "remove the container at the end (the default; accepted as docker run's)"},
+		&cli.BoolFlag{Name: "init", Usage: "run the engine's init (docker-init) as pid 1, to pass signals on and reap zombies"},
+		&cli.StringFlag{Name: "entrypoint", Usage: "`PROGRAM` to run instead of the image's entrypoint (\"\" clears it)"},
+		&cli.StringFlag{Name: "hostname", Usage: "host `NAME` in the container"},
 		&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "`KEY=VALUE` (or KEY, taken from here) in the container"},
+		&cli.StringSliceFlag{Name: "env-file", Usage: "read `FILE`'s KEY=VALUE lines into the container's environment (repeatable)"},
+		&cli.StringFlag{Name: "pull", Usage: "`POLICY`: missing or never, both meaning never: images are never pulled", Value: "missing"},
 		&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "bind `SRC:DST[:ro]`"},
 		&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working `DIR` in the container"},
 		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "`USER[:GROUP]` in the container"},
@@ -169,7 +180,7 @@ func containerOptions(c *cli.Context, o *launch.Options, runID string) (containe
 		TaskID: o.ID, RunID: runID,
 		Image: c.Args().First(), Cmd: c.Args().Tail(), Name: c.String("name"),
 		Workdir: c.String("workdir"), User: c.String("user"), Network: c.String("network"),
-		Interactive: c.Bool("interactive"), TTY: c.Bool("tty"), Keep: c.Bool("keep"),
+		Interactive: c.Bool("interactive"), TTY: c.Bool("tty"), Keep: c.Bool("keep"), Hostname: c.String("hostname"),
 		Labels: o.Labels, Limits: map[string]string{},
 		Timeout: o.Timeout, KillAfter: o.KillAfter, Signal: o.Signal, Preserve: o.Preserve, Warn: os.Stderr,
 	}
@@ -192,6 +203,35 @@ func containerOptions(c *cli.Context, o *launch.Options, runID string) (containe
 			return co, fail(125, fmt.Sprintf("--cpus: invalid number %q (use e.g. 0.5 or 2)", s), "")
 		}
 		co.NanoCPUs, co.Limits["cpu"] = int64(f*1e9), s
+	}
+	if c.Bool("rm") && co.Keep {
+		return co, fail(125, "--rm and --keep conflict", "drop one: the container is removed at the end unless --keep")
+	}
+	if c.IsSet("init") {
+		on := c.Bool("init")
+		co.Init = &on
+	}
+	if c.IsSet("entrypoint") {
+		// As docker run: one program, not split; "" clears the image's.
+		co.Entrypoint = []string{c.String("entrypoint")}
+	}
+	if h := co.Hostname; h != "" && !validHostname(h) {
+		return co, fail(125, fmt.Sprintf("--hostname: invalid %q: want at most 64 letters, digits, '.', '-' or '_', not starting with '.' or '-'", h), "")
+	}
+	switch p := c.String("pull"); p {
+	case "missing", "never":
+	case "always":
+		return co, fail(125, "--pull always: docker-run never pulls images",
+			"pull it first (docker pull "+co.Image+"), then run with --pull never or missing")
+	default:
+		return co, fail(125, fmt.Sprintf("--pull: invalid %q: want missing or never", p), "")
+	}
+	for _, f := range c.StringSlice("env-file") {
+		env, err := envFile(f)
+		if err != nil {
+			return co, fail(125, "--env-file: "+err.Error(), "")
+		}
+		co.Env = append(co.Env, env...)
 	}
 	for _, kv := range c.StringSlice("env") {
 		if kv == "" || strings.HasPrefix(kv, "=") {
@@ -220,6 +260,62 @@ func containerOptions(c *cli.Context, o *launch.Options, runID string) (containe
 			"drop -t to stream a pipe or file in with -i alone (docker-run -i IMAGE ...)")
 	}
 	return co, nil
+}
+
+// validHostname: what sethostname(2) takes (at most 64 bytes), in the
+// characters a host name has.
+func validHostname(h string) bool {
+	if len(h) > 64 || h[0] == '.' || h[0] == '-' {
+		return false
+	}
+	for _, r := range h {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// envFile reads an --env-file as docker run does: one KEY=VALUE a line,
+// the value taken as it stands (no quotes, no expansion); leading blanks,
+// blank lines and lines starting with # are skipped; a line of KEY alone
+// takes KEY's value from here, or is left out if it is unset.
+func envFile(name string) ([]string, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	var env []string
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSuffix(line, "\r")
+		if !utf8.ValidString(line) {
+			return nil, fmt.Errorf("%s: line %d is not valid UTF-8", name, i+1)
+		}
+		if i == 0 {
+			line = strings.TrimPrefix(line, "\uFEFF")
+		}
+		line = strings.TrimLeftFunc(line, unicode.IsSpace)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		key, value, hasValue := strings.Cut(line, "=")
+		if !hasValue {
+			key = strings.TrimRight(key, " \t")
+		}
+		switch {
+		case key == "":
+			return nil, fmt.Errorf("%s: line %d: no variable name", name, i+1)
+		case strings.ContainsAny(key, " \t"):
+			return nil, fmt.Errorf("%s: line %d: variable %q contains whitespace", name, i+1, key)
+		case hasValue:
+			env = append(env, key+"="+value)
+		default:
+			if v, ok := os.LookupEnv(key); ok {
+				env = append(env, key+"="+v)
+			}
+		}
+	}
+	return env, nil
 }
 
 // bind checks -v SRC:DST[:ro|rw]; a relative SRC path becomes absolute.

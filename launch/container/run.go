@@ -31,6 +31,9 @@ type Options struct {
 	Image       string
 	Cmd         []string
 	Name        string   // empty: dev-task-TaskID
+	Entrypoint  []string // nil: the image's; [""]: none
+	Hostname    string
+	Init        *bool    // nil: the engine's default
 	Env         []string // KEY=VALUE; TASK_ID and the run tag are added
 	Binds       []string // SRC:DST[:ro]
 	Workdir     string
@@ -136,6 +139,8 @@ func (r *Runner) Prepare() error {
 	cfg := &container.Config{
 		Image:        o.Image,
 		Cmd:          o.Cmd,
+		Entrypoint:   o.Entrypoint,
+		Hostname:     o.Hostname,
 		Env:          o.Env,
 		Labels:       o.Labels,
 		WorkingDir:   o.Workdir,
@@ -149,6 +154,7 @@ func (r *Runner) Prepare() error {
 	}
 	host := &container.HostConfig{
 		Binds:       o.Binds,
+		Init:        o.Init,
 		NetworkMode: container.NetworkMode(o.Network),
 		Resources:   container.Resources{Memory: o.Memory, NanoCPUs: o.NanoCPUs},
 	}
