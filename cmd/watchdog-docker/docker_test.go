@@ -343,7 +343,7 @@ func TestDockerSupervisorKilledThenSweep(t *testing.T) {
 	engine.ContainerStart(ctx, cr.ID, dockercontainer.StartOptions{})
 
 	r := wd(t, reg, "", nil, "sweep", "--grace", "2s")
-	if r.code != 0 || !strings.Contains(r.stdout, "c-orphan: container dev-task-c-orphan: supervisor") {
+	if r.code != 0 || !regexp.MustCompile(`c-orphan: container dev-task-c-orphan: supervisor pid [0-9]+ is gone`).MatchString(r.stdout) {
 		t.Errorf("sweep: code %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
 	}
 	if !gone(t, "dev-task-c-orphan") {
@@ -413,6 +413,34 @@ func TestDockerRefusals(t *testing.T) {
 		r = wd(t, reg, "", nil, append(append([]string{"docker-run"}, args...), testImage)...)
 		if r.code != 125 {
 			t.Errorf("%v: exit %d, want 125 (%s)", args, r.code, r.stderr)
+		}
+	}
+}
+
+// Without --id the task is docker-XXXXXXXX and its container
+// dev-task-docker-XXXXXXXX: the default name does not say "task" twice.
+func TestDockerDefaultNames(t *testing.T) {
+	setup(t)
+	reg := newReg(t)
+	if r := wd(t, reg, "", nil, "docker-run", testImage, "-exit", "0"); r.code != 0 {
+		t.Fatalf("exit %d; stderr %s", r.code, r.stderr)
+	}
+	b, err := os.ReadFile(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Tasks map[string]map[string]any `json:"tasks"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil || len(doc.Tasks) != 1 {
+		t.Fatalf("registry: %v, %d tasks", err, len(doc.Tasks))
+	}
+	for id, tk := range doc.Tasks {
+		if !regexp.MustCompile(`^docker-[0-9a-f]{8}$`).MatchString(id) {
+			t.Errorf("generated id %q, want docker-XXXXXXXX", id)
+		}
+		if d, _ := tk["docker"].(map[string]any); d["container_name"] != "dev-task-"+id {
+			t.Errorf("container name %v, want dev-task-%s", d["container_name"], id)
 		}
 	}
 }

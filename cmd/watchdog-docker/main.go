@@ -153,7 +153,9 @@ func parseRun(c *cli.Context) (*launch.Options, container.Options, error) {
 	o := &launch.Options{ID: c.String("id"), Argv: c.Args().Slice(), Preserve: c.Bool("preserve-status"), Verbose: c.Bool("verbose")}
 	co.RunID = launch.NewRunID()
 	if o.ID == "" {
-		o.ID = launch.DefaultID("task", co.RunID)
+		// "docker-…": the default container name, dev-task-ID, then does
+		// not say "task" twice.
+		o.ID = launch.DefaultID("docker", co.RunID)
 	} else if err := registry.ValidateID(o.ID); err != nil {
 		return nil, co, launch.Fail(err, "")
 	}

@@ -66,6 +66,16 @@ func trimSlash(s string) string {
 	return s
 }
 
+// supervisorName is the supervisor as people know it, "pid N": the label
+// also holds its start time in clock ticks, which identifies it but means
+// nothing to a reader.
+func (f Found) supervisorName() string {
+	if sup, ok := supervise.ParseSupervisorTag(f.Supervisor); ok {
+		return fmt.Sprintf("pid %d", sup.PID)
+	}
+	return f.Supervisor
+}
+
 // SupervisorState says whether a container's supervisor is known alive,
 // known gone, or cannot be judged from here (another host, or another PID
 // namespace: a supervisor inside a container on this very host).
@@ -106,11 +116,11 @@ func Sweep(ctx context.Context, cli *client.Client, grace time.Duration, dryRun 
 		var ev launch.ContainerEvent
 		switch {
 		case sup == "gone" && running:
-			ev = f.event("orphaned", fmt.Sprintf("supervisor %s is gone", f.Supervisor))
+			ev = f.event("orphaned", fmt.Sprintf("supervisor %s is gone", f.supervisorName()))
 		case running && !f.Deadline.IsZero() && now.After(f.Deadline.Add(f.KillAfter+30*time.Second)):
 			ev = f.event("overdue", fmt.Sprintf("past its deadline %s", f.Deadline.Format(time.RFC3339)))
 		case sup == "gone" && !running && !f.Keep:
-			ev = f.event("leftover", fmt.Sprintf("exited; supervisor %s is gone", f.Supervisor))
+			ev = f.event("leftover", fmt.Sprintf("exited; supervisor %s is gone", f.supervisorName()))
 		default:
 			continue
 		}
