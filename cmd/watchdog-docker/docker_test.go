@@ -160,8 +160,13 @@ func wd(t *testing.T, reg string, stdin string, env []string, args ...string) re
 	cmd.Stdin = strings.NewReader(stdin)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	r := result{stdout: o.String(), stderr: e.String()}
+	return resultOf(t, cmd.Run(), &o, &e)
+}
+
+// resultOf is a finished watchdog's status and output.
+func resultOf(t *testing.T, err error, stdout, stderr *bytes.Buffer) result {
+	t.Helper()
+	r := result{stdout: stdout.String(), stderr: stderr.String()}
 	if ee, ok := err.(*exec.ExitError); ok {
 		r.code = ee.ExitCode()
 	} else if err != nil {

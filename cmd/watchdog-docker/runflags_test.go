@@ -36,13 +36,7 @@ func wdWithin(t *testing.T, limit time.Duration, reg, stdin string, args ...stri
 		<-done
 		t.Fatalf("%v: still running after %v; stdout %q stderr %q", args, limit, o.String(), e.String())
 	}
-	r := result{stdout: o.String(), stderr: e.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run watchdog: %v", err)
-	}
-	return r
+	return resultOf(t, err, &o, &e)
 }
 
 // -it with stdin a pipe is refused as docker run refuses it, before
