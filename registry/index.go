@@ -143,7 +143,7 @@ func PruneIndex() (dropped int, err error) {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
 		p := sc.Text()
-		if _, err := os.Lstat(p); p == "" || seen[p] || err != nil {
+		if p == "" || seen[p] || gone(p) {
 			dropped++
 			continue
 		}
@@ -165,4 +165,12 @@ func PruneIndex() (dropped int, err error) {
 		}
 	}
 	return dropped, nil
+}
+
+// gone: nothing stands at path. A registry that cannot be looked at just
+// now (a directory without permission, a filesystem not mounted yet on a
+// path whose parent exists) keeps its line.
+func gone(path string) bool {
+	_, err := os.Lstat(path)
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
 }

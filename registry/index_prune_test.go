@@ -16,11 +16,12 @@ func TestPruneIndex(t *testing.T) {
 	for _, p := range []string{a, b} {
 		os.WriteFile(p, []byte("{}"), 0o600)
 	}
+	underFile := filepath.Join(a, "r.json") // ENOTDIR: gone too
 	os.MkdirAll(filepath.Dir(IndexPath()), 0o700)
-	os.WriteFile(IndexPath(), []byte(a+"\n"+gone+"\n\n"+b+"\n"+a+"\n"), 0o600)
+	os.WriteFile(IndexPath(), []byte(a+"\n"+gone+"\n\n"+b+"\n"+a+"\n"+underFile+"\n"), 0o600)
 	dropped, err := PruneIndex()
-	if err != nil || dropped != 3 {
-		t.Fatalf("PruneIndex: dropped %d, %v; want 3", dropped, err)
+	if err != nil || dropped != 4 {
+		t.Fatalf("PruneIndex: dropped %d, %v; want 4", dropped, err)
 	}
 	got, _ := os.ReadFile(IndexPath())
 	if want := a + "\n" + b + "\n"; string(got) != want {
