@@ -1,7 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -19,7 +22,7 @@ var cleanupCommand = &cli.Command{
 registry file still stays small: past %d finished tasks the oldest move to
 the history file beside it (%s), down to %d; the
 history is rotated at %d MiB, keeping one older file (.1).`, registry.ArchiveAt,
-		filepath.Base(registry.HistoryPath(registry.DefaultPath)), registry.KeepFinished, registry.HistoryMax>>20),
+		filepath.Base(registry.HistoryPath("process_registry.json")), registry.KeepFinished, registry.HistoryMax>>20),
 	Flags: []cli.Flag{
 		&cli.Float64Flag{Name: "days", Aliases: []string{"d"}, Usage: "age in days", Value: 7},
 		&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "say what would be dropped"},
@@ -31,9 +34,15 @@ history is rotated at %d MiB, keeping one older file (.1).`, registry.ArchiveAt,
 		if days < 0 || days != days {
 			return launch.Failf("", "--days must be zero or more, not %v", c.Float64("days"))
 		}
-		store, err := openStore(c)
+		// A registry that is not there has nothing to drop: cleanup
+		// neither creates it nor its directory.
+		store, err := openStoreForReading(c)
 		if err != nil {
 			return err
+		}
+		if _, err := os.Lstat(store.Path); errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintf(c.App.Writer, "watchdog: cleanup: no registry at %s, nothing to remove\n", esc(store.Path))
+			return nil
 		}
 		cutoff := time.Now().Add(-time.Duration(days * 24 * float64(time.Hour)))
 		var dropped []string
@@ -77,7 +86,7 @@ history is rotated at %d MiB, keeping one older file (.1).`, registry.ArchiveAt,
 		if c.Bool("dry-run") {
 			verb = "would remove"
 		}
-		fmt.Fprintf(c.App.Writer, "watchdog: cleanup: %s %d finished task(s) older than %v day(s)\n", verb, len(dropped), days)
+		fmt.Fprintf(c.App.Writer, "watchdog: cleanup: %s %d finished task(s) older than %v day(s) from %s\n", verb, len(dropped), days, esc(store.Path))
 		if c.Bool("dry-run") {
 			for _, id := range dropped { // which ones, so the real run is no surprise
 				fmt.Fprintf(c.App.Writer, "  %s\n", supervise.Escape(id))

@@ -28,16 +28,21 @@ and memory of every live process of the task's tree, exit code or reason,
 command. Colours only on a terminal (or with CLICOLOR_FORCE=1), never with
 NO_COLOR or TERM=dumb; on a terminal the command is cut to its width.
 Control characters in values are shown escaped (\n, \033).`,
-	Flags:        []cli.Flag{jsonFlag, &cli.BoolFlag{Name: "running", Aliases: []string{"r"}, Usage: "only running tasks"}, registryFlag},
+	Flags: []cli.Flag{jsonFlag, &cli.BoolFlag{Name: "running", Aliases: []string{"r"}, Usage: "only running tasks"},
+		&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "every registry this user has used (the index under $XDG_STATE_HOME/watchdog/), one table each"},
+		registryFlag},
 	OnUsageError: usageError,
 	Action: func(c *cli.Context) error {
-		store, err := openStoreForReading(c)
-		if err != nil {
-			return err
-		}
 		var filter func(*registry.Task) bool
 		if c.Bool("running") {
 			filter = func(t *registry.Task) bool { return t.Status == registry.StatusRunning }
+		}
+		if c.Bool("all") {
+			return listAll(c, filter)
+		}
+		store, err := openStoreForReading(c)
+		if err != nil {
+			return err
 		}
 		views, err := loadViews(store, filter, false, filter == nil)
 		if err != nil {
@@ -49,9 +54,85 @@ Control characters in values are shown escaped (\n, \033).`,
 				Tasks    []taskView `json:"tasks"`
 			}{store.Path, nonNil(views)})
 		}
+		if len(views) == 0 {
+			fmt.Fprintf(c.App.Writer, "no %stasks in %s\n", runningWord(filter), esc(store.Path))
+			return nil
+		}
 		printList(c.App.Writer, views, colorOn(c.App.Writer), termWidth(c.App.Writer))
 		return nil
 	},
+}
+
+// listAll is list --all: the current registry and every one in the index,
+// read with one snapshot of the processes. A registry that cannot be read
+// is reported and the others are still shown; the exit status is then 1.
+func listAll(c *cli.Context, filter func(*registry.Task) bool) error {
+	known, err := registry.Known()
+	if err != nil {
+		return launch.Fail(fmt.Errorf("read the registry index: %w", err), "")
+	}
+	paths := registry.Select(registryPath(c), known, true)
+	snap := takeSnapshot()
+	type section struct {
+		path  string
+		views []taskView
+	}
+	var sections []section
+	var all []taskView
+	failed := false
+	for _, p := range paths {
+		views, err := func() ([]taskView, error) {
+			store, err := registry.OpenForReading(p)
+			if err != nil {
+				return nil, err
+			}
+			store.Warn = func(msg string) { fmt.Fprintf(c.App.ErrWriter, "watchdog: warning: %s\n", esc(msg)) }
+			return loadViewsAt(store, snap, filter, false, filter == nil)
+		}()
+		if err != nil {
+			fmt.Fprintf(c.App.ErrWriter, "watchdog: %s\n", esc(err.Error()))
+			failed = true
+			continue
+		}
+		for i := range views {
+			views[i].Registry = p
+		}
+		if len(views) > 0 {
+			sections = append(sections, section{p, views})
+			all = append(all, views...)
+		}
+	}
+	w := c.App.Writer
+	switch {
+	case c.Bool("json"):
+		if err := writeJSON(w, struct {
+			Registries []string   `json:"registries"`
+			Tasks      []taskView `json:"tasks"`
+		}{paths, nonNil(all)}); err != nil {
+			return err
+		}
+	case len(sections) == 0:
+		fmt.Fprintf(w, "no %stasks in the %d registries this user has used (listed in %s)\n", runningWord(filter), len(paths), esc(registry.IndexPath()))
+	default:
+		for i, s := range sections {
+			if i > 0 {
+				fmt.Fprintln(w)
+			}
+			fmt.Fprintf(w, "%s:\n", esc(s.path))
+			printList(w, s.views, colorOn(w), termWidth(w))
+		}
+	}
+	if failed {
+		return launch.Exit(1)
+	}
+	return nil
+}
+
+func runningWord(filter func(*registry.Task) bool) string {
+	if filter != nil {
+		return "running "
+	}
+	return ""
 }
 
 func nonNil(v []taskView) []taskView {
@@ -128,10 +209,6 @@ func paint(on bool, status, s string) string {
 // printList writes the list table; width is the terminal's (0: the
 // command is never cut).
 func printList(w io.Writer, views []taskView, color bool, width int) {
-	if len(views) == 0 {
-		fmt.Fprintln(w, "no tasks")
-		return
-	}
 	rows := [][]string{{"ID", "MODE", "STATUS", "PID/CONTAINER", "STARTED", "ELAPSED", "LEFT", "CPU%", "MEM", "EXIT", "COMMAND"}}
 	for _, v := range views {
 		rows = append(rows, []string{v.ID, v.Mode, v.Status, where(v), startedShort(v), humanDuration(v.ElapsedSeconds),
@@ -402,6 +479,7 @@ var statsCommand = &cli.Command{
 			return launch.Fail(err, "")
 		}
 		st := struct {
+			Registry  string         `json:"registry"`
 			Total     int            `json:"total"`
 			Running   int            `json:"running"`
 			Completed int            `json:"completed"`
@@ -409,7 +487,7 @@ var statsCommand = &cli.Command{
 			Cancelled int            `json:"cancelled"`
 			Other     int            `json:"other"`
 			Reasons   map[string]int `json:"failed_by_reason"`
-		}{Reasons: map[string]int{}}
+		}{Registry: store.Path, Reasons: map[string]int{}}
 		for _, id := range r.IDs() {
 			st.Total++
 			status, _, ok := r.Peek(id)
@@ -435,6 +513,10 @@ var statsCommand = &cli.Command{
 			return writeJSON(c.App.Writer, st)
 		}
 		w := c.App.Writer
+		if st.Total == 0 {
+			fmt.Fprintf(w, "no tasks in %s\n", esc(store.Path))
+			return nil
+		}
 		fmt.Fprintf(w, "total      %d\nrunning    %d\ncompleted  %d\nfailed     %d\ncancelled  %d\n", st.Total, st.Running, st.Completed, st.Failed, st.Cancelled)
 		if st.Other > 0 {
 			fmt.Fprintf(w, "other      %d\n", st.Other)
@@ -481,7 +563,7 @@ var reportCommand = &cli.Command{
 			}{sample.Seconds(), nonNil(after)})
 		}
 		if len(after) == 0 {
-			fmt.Fprintln(c.App.Writer, "no running tasks")
+			fmt.Fprintf(c.App.Writer, "no running tasks in %s\n", esc(store.Path))
 			return nil
 		}
 		rows := [][]string{{"ID", "PROCS", "CPU%", "MEM", "ELAPSED", "LEFT", "COMMAND"}}

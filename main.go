@@ -74,8 +74,11 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Name:    "watchdog",
 		Usage:   "run commands with a deadline, end everything they start, keep a record",
 		Version: version.Of(linkedVersion),
-		Description: "Every run is recorded in a JSON registry (default " + registry.DefaultPath + ",\n" +
-			"or --registry / WATCHDOG_REGISTRY). Exit statuses follow GNU timeout: the command's own,\n" +
+		Description: "Every run is recorded in a JSON registry: --registry or WATCHDOG_REGISTRY, else\n" +
+			registry.DefaultPath + " in the nearest " + registry.ProjectDir + "/ at or above the working\n" +
+			"directory (below $HOME), else ~/.local/state/watchdog/process_registry.json (under\n" +
+			"XDG_STATE_HOME if set): exec, docker-run, the timeout drop-in and the shims all use\n" +
+			"that rule. Exit statuses follow GNU timeout: the command's own,\n" +
 			"124 timed out, 137 killed after the grace, 125 the watchdog failed, 126 not executable,\n" +
 			"127 not found.",
 		// --help by hand: urfave/cli adds it only with its own help command.
@@ -110,7 +113,7 @@ func usageError(c *cli.Context, err error, _ bool) error {
 
 var registryFlag = &cli.StringFlag{
 	Name:    "registry",
-	Usage:   "registry file `PATH` (default " + registry.DefaultPath + ")",
+	Usage:   "registry file `PATH` (default: " + registry.DefaultPath + " in the nearest " + registry.ProjectDir + "/ above, else the user's)",
 	EnvVars: []string{registry.EnvPath},
 }
 

@@ -100,10 +100,11 @@ func strerror(err error) string {
 	return msg
 }
 
-// shimStore is the registry a drop-in run records in (registry.DropInPath).
+// shimStore is the registry a drop-in run records in: the same rule as
+// every command's (registry.Path).
 // Trouble is a warning and the run goes on unrecorded.
 func shimStore(m launch.Mode) *registry.Store {
-	path := registry.DropInPath()
+	path := registry.Path("")
 	if path == "" {
 		return nil
 	}

@@ -47,6 +47,7 @@ type taskView struct {
 	CPUPercent        float64           `json:"cpu_percent"`
 	MemoryBytes       int64             `json:"memory_bytes"`
 	Error             string            `json:"error,omitempty"`
+	Registry          string            `json:"registry,omitempty"` // list --all: where the task is recorded
 
 	started           time.Time
 	containerMeasured bool // watchdog-docker answered for this container
@@ -154,6 +155,12 @@ func round1(f float64) float64 { return math.Round(f*10) / 10 }
 // loadViews reads the registry and builds the views, newest first.
 // Entries that do not decode are reported on stderr and skipped.
 func loadViews(store *registry.Store, filter func(*registry.Task) bool, withProcs, history bool) ([]taskView, error) {
+	return loadViewsAt(store, takeSnapshot(), filter, withProcs, history)
+}
+
+// loadViewsAt is loadViews with the processes read once by the caller, for
+// commands that show several registries.
+func loadViewsAt(store *registry.Store, snap *snapshot, filter func(*registry.Task) bool, withProcs, history bool) ([]taskView, error) {
 	load := store.Load
 	if history {
 		load = store.LoadWithHistory
@@ -162,7 +169,6 @@ func loadViews(store *registry.Store, filter func(*registry.Task) bool, withProc
 	if err != nil {
 		return nil, err
 	}
-	snap := takeSnapshot()
 	var views []taskView
 	for _, id := range r.IDs() {
 		t, err := r.Get(id)

@@ -2,7 +2,6 @@ package launch
 
 import (
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/watchdog-run/watchdog/registry"
@@ -38,7 +37,7 @@ func Sweep(current string, o SweepOptions) SweepReport {
 	if o.All && indexErr != nil {
 		rep.Errors = append(rep.Errors, fmt.Sprintf("read the registry index %s: %v", registry.IndexPath(), indexErr))
 	}
-	rep.Registries = registriesToSweep(current, known, o.All)
+	rep.Registries = registry.Select(current, known, o.All)
 
 	// Every registry this user has used is counted, swept or not: a run
 	// any of them records is not untracked. An unreadable one (or index)
@@ -74,27 +73,3 @@ func Sweep(current string, o SweepOptions) SweepReport {
 	return rep
 }
 
-// registriesToSweep is the current registry if it exists and, with all,
-// every other one the index lists.
-func registriesToSweep(current string, known []string, all bool) []string {
-	paths := []string{}
-	if _, err := os.Lstat(current); err == nil {
-		paths = append(paths, current)
-	}
-	if !all {
-		return paths
-	}
-	for _, p := range known {
-		if !samePath(p, current) {
-			paths = append(paths, p)
-		}
-	}
-	return paths
-}
-
-// samePath reports whether two paths name the same existing file.
-func samePath(a, b string) bool {
-	fa, err1 := os.Stat(a)
-	fb, err2 := os.Stat(b)
-	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
-}

@@ -15,15 +15,11 @@ import (
 // $XDG_STATE_HOME/watchdog/registries, by default
 // ~/.local/state/watchdog/registries. `sweep --all` reads it.
 func IndexPath() string {
-	dir := os.Getenv("XDG_STATE_HOME")
+	dir := stateDir()
 	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return ""
-		}
-		dir = filepath.Join(home, ".local", "state")
+		return ""
 	}
-	return filepath.Join(dir, "watchdog", "registries")
+	return filepath.Join(dir, "registries")
 }
 
 // Remember adds the registry's absolute path to the index if it is not
@@ -173,4 +169,29 @@ func PruneIndex() (dropped int, err error) {
 func gone(path string) bool {
 	_, err := os.Lstat(path)
 	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
+}
+
+// Select is the registries a command reads: current if it exists and, with
+// all, every other one of known (the index, Known) — each file once.
+func Select(current string, known []string, all bool) []string {
+	paths := []string{}
+	if _, err := os.Lstat(current); err == nil {
+		paths = append(paths, current)
+	}
+	if !all {
+		return paths
+	}
+	for _, p := range known {
+		if !samePath(p, current) {
+			paths = append(paths, p)
+		}
+	}
+	return paths
+}
+
+// samePath reports whether two paths name the same existing file.
+func samePath(a, b string) bool {
+	fa, err1 := os.Stat(a)
+	fb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
 }

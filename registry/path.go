@@ -9,32 +9,93 @@ import (
 // --registry is given.
 const EnvPath = "WATCHDOG_REGISTRY"
 
-// Path is the one rule for which registry a command uses: explicit (a
-// --registry value) if given, else $WATCHDOG_REGISTRY, else DefaultPath.
+// ProjectDir is the directory that marks a project's registry: the earlier
+// tool's place, DefaultPath's directory.
+const ProjectDir = ".claude"
+
+// Path is the one rule for which registry every entry point uses (exec,
+// docker-run, the `timeout` drop-in, PATH shims and every reading command):
+//
+//  1. explicit (a --registry value), if given;
+//  2. else $WATCHDOG_REGISTRY, if not empty;
+//  3. else the project's: DefaultPath in the nearest .claude/ directory,
+//     looking in the working directory and then in each parent, as git
+//     finds .git, stopping before $HOME and at the filesystem root;
+//  4. else the user's, UserPath.
+//
+// It never creates .claude/: a directory without one records in the
+// user's registry. $HOME itself is not a project: ~/.claude is Claude
+// Code's own settings directory. The path is absolute, so a message or a
+// --json answer names the file wherever it is read from; "" only when
+// neither the working directory nor a home or state directory is known.
 func Path(explicit string) string {
 	if explicit != "" {
-		return explicit
+		return absPath(explicit)
 	}
 	if v := os.Getenv(EnvPath); v != "" {
-		return v
+		return absPath(v)
 	}
-	return DefaultPath
+	if p := projectPath(); p != "" {
+		return p
+	}
+	return UserPath()
 }
 
-// DropInPath is the registry of runs started by name (the `timeout`
-// drop-in, PATH shims): $WATCHDOG_REGISTRY; else the project's DefaultPath
-// when its .claude/ directory exists here; else the user's own beside the
-// registry index, so a drop-in never leaves .claude/ directories wherever
-// scripts call it. "" when there is none.
-func DropInPath() string {
-	if v := os.Getenv(EnvPath); v != "" {
-		return v
+// projectPath is DefaultPath under the nearest directory at or above the
+// working directory that holds a .claude directory, below $HOME; "" if none.
+func projectPath() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
 	}
-	if fi, err := os.Stat(filepath.Dir(DefaultPath)); err == nil && fi.IsDir() {
-		return DefaultPath
+	home := ""
+	if h, err := os.UserHomeDir(); err == nil && filepath.IsAbs(h) {
+		home = filepath.Clean(h)
 	}
-	if idx := IndexPath(); idx != "" {
-		return filepath.Join(filepath.Dir(idx), "process_registry.json")
+	for {
+		if dir == home {
+			return ""
+		}
+		if fi, err := os.Stat(filepath.Join(dir, ProjectDir)); err == nil && fi.IsDir() {
+			return filepath.Join(dir, DefaultPath)
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
 	}
-	return ""
+}
+
+// UserPath is the user's own registry, beside the registry index:
+// $XDG_STATE_HOME/watchdog/process_registry.json, by default
+// ~/.local/state/watchdog/process_registry.json; "" when neither is known.
+func UserPath() string {
+	dir := stateDir()
+	if dir == "" {
+		return ""
+	}
+	return filepath.Join(dir, "process_registry.json")
+}
+
+// stateDir is the watchdog's directory of per-user state: the user's
+// registry and the index of registries.
+func stateDir() string {
+	dir := os.Getenv("XDG_STATE_HOME")
+	if dir == "" || !filepath.IsAbs(dir) {
+		// The XDG spec: a relative value is invalid and is ignored.
+		home, err := os.UserHomeDir()
+		if err != nil || !filepath.IsAbs(home) {
+			return ""
+		}
+		dir = filepath.Join(home, ".local", "state")
+	}
+	return filepath.Join(dir, "watchdog")
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }
