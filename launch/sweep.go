@@ -72,4 +72,3 @@ func Sweep(current string, o SweepOptions) SweepReport {
 	}
 	return rep
 }
-

@@ -23,8 +23,8 @@ func TestPathRule(t *testing.T) {
 	cases := []struct{ cwd, explicit, env, want string }{
 		{"proj/a/b", "", "", filepath.Join(root, "proj", DefaultPath)},
 		{"proj", "", "", filepath.Join(root, "proj", DefaultPath)},
-		{"home/x", "", "", user},     // ~/.claude is not a project
-		{"home", "", "", user},       // nor is $HOME itself
+		{"home/x", "", "", user}, // ~/.claude is not a project
+		{"home", "", "", user},   // nor is $HOME itself
 		{"home/p/q", "", "", filepath.Join(root, "home/p", DefaultPath)},
 		{"proj/a", "", "e.json", filepath.Join(root, "proj/a/e.json")},
 		{"proj/a", "x.json", "e.json", filepath.Join(root, "proj/a/x.json")},
