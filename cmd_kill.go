@@ -38,6 +38,8 @@ type killResult struct {
 	Killed    []int    `json:"killed"`
 	Stuck     []int    `json:"stuck,omitempty"`
 	Zombies   []string `json:"zombies,omitempty"`
+	ExitCode  *int     `json:"exit_code,omitempty"` // a task that had already ended: its exit code
+	Error     string   `json:"error,omitempty"`     // why nothing was signalled (exit 1)
 }
 
 func killAction(c *cli.Context) error {
@@ -59,7 +61,15 @@ func killAction(c *cli.Context) error {
 	}
 	task, err := launch.Cancel(store, id)
 	if err != nil {
-		return cancelError(store, id, err)
+		ended, err := cancelError(store, id, err)
+		if ended != nil && c.Bool("json") {
+			// The answer is still JSON: the task and why nothing was done.
+			if werr := writeJSON(c.App.Writer, killResult{ID: id, Status: ended.Status, Reason: ended.Reason, ExitCode: ended.ExitCode,
+				Signalled: []int{}, Killed: []int{}, Error: "not running"}); werr != nil {
+				return werr
+			}
+		}
+		return err
 	}
 	res := killResult{ID: id, Status: task.Status, Reason: task.Reason, Signalled: []int{}, Killed: []int{}}
 	if task.Mode == registry.ModeDocker {
@@ -80,19 +90,20 @@ func killAction(c *cli.Context) error {
 }
 
 // cancelError is what kill says when launch.Cancel refused: exit 1 for a
-// task that is not running or not there, 125 for the watchdog's trouble.
-func cancelError(store *registry.Store, id string, err error) error {
+// task that is not running (returned too) or not there, 125 for the
+// watchdog's trouble.
+func cancelError(store *registry.Store, id string, err error) (*registry.Task, error) {
 	var nr *launch.NotRunningError
 	switch {
 	case errors.As(err, &nr):
-		return notRunning(id, nr.Task)
+		return nr.Task, notRunning(id, nr.Task)
 	case errors.Is(err, launch.ErrNoTask):
 		if old, _ := getTask(store, id); old != nil {
-			return notRunning(id, old) // moved to the history: it finished long ago
+			return old, notRunning(id, old) // moved to the history: it finished long ago
 		}
-		return &launch.ExitError{Code: 1, Msg: fmt.Sprintf("no task %q in %s", id, store.Path), Hint: "watchdog list shows the tasks there"}
+		return nil, &launch.ExitError{Code: 1, Msg: fmt.Sprintf("no task %q in %s", id, store.Path), Hint: "watchdog list shows the tasks there"}
 	}
-	return launch.AsExit(err)
+	return nil, launch.AsExit(err)
 }
 
 // notRunning is kill's answer for a task that has already ended: exit 1.

@@ -255,14 +255,14 @@ func left(v taskView) string {
 }
 
 func cpuCol(v taskView) string {
-	if v.Status != registry.StatusRunning || (v.Mode != registry.ModeNative && !v.containerMeasured) {
+	if !v.measured {
 		return "-"
 	}
 	return fmt.Sprintf("%.1f", v.CPUPercent)
 }
 
 func memCol(v taskView) string {
-	if v.Status != registry.StatusRunning || (v.Mode != registry.ModeNative && !v.containerMeasured) {
+	if !v.measured {
 		return "-"
 	}
 	return humanBytes(v.MemoryBytes)
@@ -390,9 +390,9 @@ func printCheck(w io.Writer, v taskView, t *registry.Task, color bool) {
 	if v.ContainerName != "" {
 		state := ""
 		switch {
-		case v.containerMeasured && v.Alive:
+		case v.measured && v.Alive:
 			state = fmt.Sprintf(": running, CPU %.1f%%, memory %s", v.CPUPercent, humanBytes(v.MemoryBytes))
-		case v.containerMeasured:
+		case v.measured:
 			state = ": not running"
 		}
 		p("container", "%s %s%s", v.ContainerName, shortID(v.ContainerID), state)

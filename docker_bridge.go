@@ -144,7 +144,7 @@ func fillContainerUsage(views []taskView) {
 		}
 		v := &views[i]
 		v.Alive, v.CPUPercent, v.MemoryBytes = u.Running, round1(u.CPUPercent), u.MemoryBytes
-		v.containerMeasured = true
+		v.measured = true
 		if u.Running {
 			v.ProcessCount = 1 // the container, as one
 		}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -37,6 +39,8 @@ type taskView struct {
 	ElapsedSeconds    float64           `json:"elapsed_seconds"`
 	RemainingSeconds  *float64          `json:"remaining_seconds,omitempty"`
 	TimeoutSeconds    float64           `json:"timeout_seconds,omitempty"`
+	KillAfterSeconds  float64           `json:"kill_after_seconds,omitempty"`
+	Cwd               string            `json:"cwd,omitempty"`
 	RunID             string            `json:"run_id,omitempty"`
 	Labels            map[string]string `json:"labels,omitempty"`
 	ConstitutionRules []string          `json:"constitution_rules,omitempty"`
@@ -49,8 +53,36 @@ type taskView struct {
 	Error             string            `json:"error,omitempty"`
 	Registry          string            `json:"registry,omitempty"` // list --all: where the task is recorded
 
-	started           time.Time
-	containerMeasured bool // watchdog-docker answered for this container
+	started  time.Time
+	measured bool // the live figures were read: a running task's tree, or watchdog-docker answered for its container
+}
+
+// MarshalJSON writes the view's documented schema. The live figures
+// (alive, process_count, cpu_percent, memory_bytes) are there only when
+// they were measured: a running task with a recorded process, or a
+// container watchdog-docker answered for. A finished task has none, so
+// none are shown (not zeros that read as measurements).
+func (v taskView) MarshalJSON() ([]byte, error) {
+	type fields taskView // the same fields without this method
+	var x any = fields(v)
+	if !v.measured {
+		// The outer fields hide the embedded ones of the same name, and
+		// being nil they are left out.
+		x = struct {
+			fields
+			Alive        *bool    `json:"alive,omitempty"`
+			ProcessCount *int     `json:"process_count,omitempty"`
+			CPUPercent   *float64 `json:"cpu_percent,omitempty"`
+			MemoryBytes  *int64   `json:"memory_bytes,omitempty"`
+		}{fields: fields(v)}
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // as writeJSON: a command's && stays &&
+	if err := enc.Encode(x); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 type supervisorView struct {
@@ -85,7 +117,7 @@ func takeSnapshot() *snapshot {
 func newView(id string, t *registry.Task, snap *snapshot, withProcs bool) taskView {
 	v := taskView{ID: id, Mode: t.Mode, Status: t.Status, Reason: t.Reason, ExitCode: t.ExitCode, Signal: t.Signal,
 		Command: t.Command, Argv: t.Argv, StartedAt: t.StartedAt, CompletedAt: t.CompletedAt, Deadline: t.Deadline,
-		TimeoutSeconds: t.TimeoutSeconds, RunID: t.RunID, Labels: t.Labels, ConstitutionRules: t.ConstitutionRules, Error: t.Error}
+		TimeoutSeconds: t.TimeoutSeconds, KillAfterSeconds: t.KillAfter, Cwd: t.Cwd, RunID: t.RunID, Labels: t.Labels, ConstitutionRules: t.ConstitutionRules, Error: t.Error}
 	if v.Mode == "" {
 		v.Mode = registry.ModeNative
 	}
@@ -113,6 +145,7 @@ func newView(id string, t *registry.Task, snap *snapshot, withProcs bool) taskVi
 		v.Supervisor = &supervisorView{PID: s.PID, Host: s.Host, Alive: launch.SupervisorAlive(t)}
 	}
 	if t.Status == registry.StatusRunning && t.Native != nil {
+		v.measured = true
 		live, _ := launch.TaskTree(t).MembersIn(snap.procs)
 		supervise.FillFigures(live) // macOS: gopsutil; Linux: already read from /proc
 		v.ProcessCount = len(live)
