@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/watchdog-run/watchdog/supervise"
 )
 
 // readOnlyCommands are the commands the fuzz target may reach: none of them
@@ -73,7 +75,7 @@ func TestRepeatedRunsStayIndependent(t *testing.T) {
 		}
 	}
 	var out strings.Builder
-	if code, _ := run([]string{"watchdog", "check", "help"}, io.Discard, &out); code != 1 || !strings.Contains(out.String(), `no task "help"`) {
+	if code, _ := run([]string{"watchdog", "check", "help"}, io.Discard, &out); code != 1 || !strings.Contains(out.String(), "no task "+supervise.Quote("help")) {
 		t.Fatalf("check help: exit %d, %q; want the task named help looked up (exit 1)", code, out.String())
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"github.com/watchdog-run/watchdog/launch"
+	"github.com/watchdog-run/watchdog/supervise"
 )
 
 var completionCommand = &cli.Command{
@@ -42,7 +43,7 @@ func completionAction(c *cli.Context) error {
 		}
 		script = s
 	default:
-		return launch.Failf("watchdog completion bash", "unknown shell %q: want bash, zsh or fish", shell)
+		return launch.Failf("watchdog completion bash", "unknown shell %s: want bash, zsh or fish", supervise.Quote(shell))
 	}
 	_, err := fmt.Fprint(c.App.Writer, strings.ReplaceAll(script, "%PROG%", c.App.Name))
 	return err

@@ -101,14 +101,14 @@ func cancelError(store *registry.Store, id string, err error) (*registry.Task, e
 		if old, _ := getTask(store, id); old != nil {
 			return old, notRunning(id, old) // moved to the history: it finished long ago
 		}
-		return nil, &launch.ExitError{Code: 1, Msg: fmt.Sprintf("no task %q in %s", id, store.Path), Hint: "watchdog list shows the tasks there"}
+		return nil, &launch.ExitError{Code: 1, Msg: fmt.Sprintf("no task %s in %s", supervise.Quote(id), store.Path), Hint: "watchdog list shows the tasks there"}
 	}
 	return nil, launch.AsExit(err)
 }
 
 // notRunning is kill's answer for a task that has already ended: exit 1.
 func notRunning(id string, t *registry.Task) error {
-	return &launch.ExitError{Code: 1, Msg: fmt.Sprintf("task %q is not running (%s)", id, statusLine(newView(id, t, &snapshot{at: time.Now()}, false)))}
+	return &launch.ExitError{Code: 1, Msg: fmt.Sprintf("task %s is not running (%s)", supervise.Quote(id), statusLine(newView(id, t, &snapshot{at: time.Now()}, false)))}
 }
 
 func endNative(task *registry.Task, sig syscall.Signal, grace time.Duration, res *killResult) error {

@@ -345,7 +345,7 @@ func getTask(store *registry.Store, id string) (*registry.Task, error) {
 		return nil, launch.Fail(err, "the entry is kept as it is; remove it with a text editor if it is garbage")
 	}
 	if t == nil {
-		return nil, &launch.ExitError{Code: 1, Msg: fmt.Sprintf("no task %q in %s", id, store.Path), Hint: "watchdog list shows the tasks there"}
+		return nil, &launch.ExitError{Code: 1, Msg: fmt.Sprintf("no task %s in %s", supervise.Quote(id), store.Path), Hint: "watchdog list shows the tasks there"}
 	}
 	return t, nil
 }
@@ -543,7 +543,7 @@ var reportCommand = &cli.Command{
 		}
 		sample, err := supervise.ParseDuration(c.String("sample"))
 		if err != nil || sample <= 0 || sample > time.Minute {
-			return launch.Failf("", "--sample: want a duration between 1ms and 1m, not %q", c.String("sample"))
+			return launch.Failf("", "--sample: want a duration between 1ms and 1m, not %s", supervise.Quote(c.String("sample")))
 		}
 		running := func(t *registry.Task) bool { return t.Status == registry.StatusRunning }
 		before, err := loadViews(store, running, true, false)

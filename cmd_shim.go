@@ -46,7 +46,7 @@ through untouched. A shim never runs itself or another shim.
 					// names, for the shims an older watchdog made of them.
 					if strings.HasPrefix(name, "-") {
 						return launch.Failf("options may come before or after the names: watchdog shim install pytest --timeout 10m",
-							"%q is not a command name: a shim's name cannot start with '-'", name)
+							"%s is not a command name: a shim's name cannot start with '-'", supervise.Quote(name))
 					}
 				}
 				if t := c.String("timeout"); t != "" {

@@ -61,7 +61,7 @@ var sweepCommand = &cli.Command{
 		if c.IsSet("every") {
 			d, err := supervise.ParseDuration(c.String("every"))
 			if err != nil || d <= 0 {
-				return launch.Failf("", "--every: invalid duration %q (use e.g. 30s or 1m)", c.String("every"))
+				return launch.Failf("", "--every: invalid duration %s (use e.g. 30s or 1m)", supervise.Quote(c.String("every")))
 			}
 			every = d
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"github.com/watchdog-run/watchdog/launch"
+	"github.com/watchdog-run/watchdog/supervise"
 )
 
 // commands wires every subcommand, by category as `watchdog --help` lists
@@ -70,7 +71,7 @@ func refuseStrayArgs(c *cli.Command, path string) {
 		c.Before = func(ctx *cli.Context) error {
 			if ctx.NArg() > 0 {
 				return launch.Failf("run 'watchdog "+path+" --help' for its options",
-					"%s takes no arguments: unexpected %q", path, ctx.Args().First())
+					"%s takes no arguments: unexpected %s", path, supervise.Quote(ctx.Args().First()))
 			}
 			if before != nil {
 				return before(ctx)
@@ -120,7 +121,7 @@ func helpCommand() *cli.Command {
 				return cli.ShowAppHelp(c)
 			}
 			if findCommand(c.App.Commands, name) == nil {
-				return launch.Failf("run 'watchdog --help' for the commands", "no command %q", name)
+				return launch.Failf("run 'watchdog --help' for the commands", "no command %s", supervise.Quote(name))
 			}
 			return cli.ShowCommandHelp(c, name)
 		},

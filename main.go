@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -92,7 +94,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		// usage error (urfave/cli would say "No help topic").
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return launch.Failf("run 'watchdog --help' for the commands", "unknown command %q", c.Args().First())
+				return launch.Failf("run 'watchdog --help' for the commands", "unknown command %s", supervise.Quote(c.Args().First()))
 			}
 			return cli.ShowAppHelp(c)
 		},
@@ -108,7 +110,41 @@ func usageError(c *cli.Context, err error, _ bool) error {
 	if c.Command != nil && c.Command.Name != "" && c.Command.Name != c.App.Name {
 		name = "watchdog " + c.Command.FullName()
 	}
-	return launch.Failf("run '"+name+" --help' for usage", "%v", err)
+	return launch.Failf("run '"+name+" --help' for usage", "%s", flagMessage(err.Error()))
+}
+
+// flagMessage says a flag error as the watchdog's other messages do: the
+// option as it is typed (--days, -d) and the value quoted by
+// supervise.Quote, not the flag package's one dash and Go quotes. (The
+// patterns are compiled here, on the error path, not at start.)
+func flagMessage(msg string) string {
+	flagUnknown := regexp.MustCompile(`^flag provided but not defined: -+(.*)$`)
+	flagNoValue := regexp.MustCompile(`^flag needs an argument: -+(.*)$`)
+	flagBad := regexp.MustCompile(`^invalid value "(.*)" for flag -+([^:]*): (.*)$`)
+	opt := func(name string) string {
+		if len(name) == 1 {
+			return "-" + name
+		}
+		return "--" + name
+	}
+	if m := flagUnknown.FindStringSubmatch(msg); m != nil {
+		return "unknown option " + supervise.Quote(opt(m[1]))
+	}
+	if m := flagNoValue.FindStringSubmatch(msg); m != nil {
+		return opt(m[1]) + " needs a value"
+	}
+	if m := flagBad.FindStringSubmatch(msg); m != nil {
+		value, err := strconv.Unquote(`"` + m[1] + `"`)
+		if err != nil {
+			value = m[1]
+		}
+		out := opt(m[2]) + ": invalid value " + supervise.Quote(value)
+		if m[3] != "parse error" {
+			out += " (" + m[3] + ")"
+		}
+		return out
+	}
+	return msg
 }
 
 var registryFlag = &cli.StringFlag{

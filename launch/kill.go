@@ -37,7 +37,7 @@ func Cancel(store *registry.Store, id string) (*registry.Task, error) {
 			return &NotRunningError{Task: t}
 		case t.Mode != registry.ModeDocker && RecordedElsewhere(t):
 			return &ExitError{Code: supervise.ExitInternal,
-				Msg:  fmt.Sprintf("task %q runs on another host or in another PID namespace (a container): its pids mean other processes here", id),
+				Msg:  fmt.Sprintf("task %s runs on another host or in another PID namespace (a container): its pids mean other processes here", supervise.Quote(id)),
 				Hint: "run watchdog kill where it runs (docker exec, nsenter)"}
 		}
 		t.Status, t.Reason = registry.StatusCancelled, registry.ReasonKilled

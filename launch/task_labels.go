@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/watchdog-run/watchdog/supervise"
 )
 
 // Label limits: labels land in the registry, in listings and in container
@@ -30,7 +32,7 @@ func ParseLabels(kvs []string) (map[string]string, error) {
 	for _, kv := range kvs {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return nil, fmt.Errorf("invalid label %q: want KEY=VALUE", kv)
+			return nil, fmt.Errorf("invalid label %s: want KEY=VALUE", supervise.Quote(kv))
 		}
 		if err := checkLabel(k, v); err != nil {
 			return nil, err
@@ -49,7 +51,7 @@ func ParseContainerLabels(kvs []string) (map[string]string, error) {
 	}
 	for k := range m {
 		if strings.HasPrefix(k, ContainerLabelPrefix) {
-			return nil, fmt.Errorf("invalid label %q: the %s namespace is the watchdog's own", k, ContainerLabelPrefix)
+			return nil, fmt.Errorf("invalid label %s: the %s namespace is the watchdog's own", supervise.Quote(k), ContainerLabelPrefix)
 		}
 	}
 	return m, nil
@@ -58,17 +60,17 @@ func ParseContainerLabels(kvs []string) (map[string]string, error) {
 func checkLabel(k, v string) error {
 	for _, r := range k {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-/", r)) {
-			return fmt.Errorf("invalid label key %q: use letters, digits, '.', '_', '-' and '/'", k)
+			return fmt.Errorf("invalid label key %s: use letters, digits, '.', '_', '-' and '/'", supervise.Quote(k))
 		}
 	}
 	if len(k) > MaxLabelKey || len(v) > MaxLabelValue {
-		return fmt.Errorf("invalid label %q: too long (keys up to %d bytes, values up to %d)", k, MaxLabelKey, MaxLabelValue)
+		return fmt.Errorf("invalid label %s: too long (keys up to %d bytes, values up to %d)", supervise.Quote(k), MaxLabelKey, MaxLabelValue)
 	}
 	if !utf8.ValidString(v) {
-		return fmt.Errorf("invalid label %q: its value is not valid UTF-8", k)
+		return fmt.Errorf("invalid label %s: its value is not valid UTF-8", supervise.Quote(k))
 	}
 	if strings.IndexFunc(v, unicode.IsControl) >= 0 {
-		return fmt.Errorf("invalid label %q: its value has control characters", k)
+		return fmt.Errorf("invalid label %s: its value has control characters", supervise.Quote(k))
 	}
 	return nil
 }

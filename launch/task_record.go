@@ -29,21 +29,21 @@ func RefuseRunning(r *registry.Registry, id string) error {
 	switch {
 	case SupervisorLiveness(t) == supervise.Elsewhere:
 		return &ExitError{Code: supervise.ExitInternal,
-			Msg:  fmt.Sprintf("task %q is recorded as running on another host or in another PID namespace (a container)", id),
+			Msg:  fmt.Sprintf("task %s is recorded as running on another host or in another PID namespace (a container)", supervise.Quote(id)),
 			Hint: "choose another --id; only a watchdog where it runs can tell whether it still does"}
 	case t.Mode != registry.ModeDocker && t.Native == nil && t.Supervisor == nil:
 		return &ExitError{Code: supervise.ExitInternal,
-			Msg:  fmt.Sprintf("task %q is recorded as running: it was registered without --pid, so nothing can tell when it ends", id),
+			Msg:  fmt.Sprintf("task %s is recorded as running: it was registered without --pid, so nothing can tell when it ends", supervise.Quote(id)),
 			Hint: fmt.Sprintf("choose another id, or close its record first: watchdog kill %s", id)}
 	case !SupervisorAlive(t) && !CommandAlive(t):
 		return nil // a stale record: nothing of it runs any more
 	case t.Supervisor == nil:
 		return &ExitError{Code: supervise.ExitInternal,
-			Msg:  fmt.Sprintf("task %q is already running (pid %d, no supervisor recorded)", id, t.Native.PID),
+			Msg:  fmt.Sprintf("task %s is already running (pid %d, no supervisor recorded)", supervise.Quote(id), t.Native.PID),
 			Hint: fmt.Sprintf("choose another id, or stop it first: watchdog kill %s", id)}
 	}
 	return &ExitError{Code: supervise.ExitInternal,
-		Msg:  fmt.Sprintf("task %q is already running (supervisor pid %d)", id, SupervisorPID(t)),
+		Msg:  fmt.Sprintf("task %s is already running (supervisor pid %d)", supervise.Quote(id), SupervisorPID(t)),
 		Hint: fmt.Sprintf("choose another --id, or stop it first: watchdog kill %s", id)}
 }
 

@@ -113,7 +113,7 @@ func TestRunRefusesRunningID(t *testing.T) {
 	}
 	f := &fakeRunner{}
 	ee, _ := run(t, s, f)
-	want := ExitError{Code: 125, Msg: `task "T1" is already running (supervisor pid ` + strconv.Itoa(self.PID) + ")",
+	want := ExitError{Code: 125, Msg: "task " + supervise.Quote("T1") + " is already running (supervisor pid " + strconv.Itoa(self.PID) + ")",
 		Hint: "choose another --id, or stop it first: watchdog kill T1"}
 	if *ee != want {
 		t.Errorf("exit %+v, want %+v", *ee, want)

@@ -2,7 +2,8 @@ package registry
 
 import (
 	"fmt"
-	"strconv"
+
+	"github.com/watchdog-run/watchdog/supervise"
 )
 
 // MaxIDLen is the longest task id accepted.
@@ -13,7 +14,7 @@ const MaxIDLen = 64
 // file-name parts and environment values, so nothing else is accepted.
 func ValidateID(id string) error {
 	if id == "" {
-		return fmt.Errorf("invalid task id \"\": it must not be empty")
+		return fmt.Errorf("invalid task id %s: it must not be empty", supervise.Quote(""))
 	}
 	if len(id) > MaxIDLen {
 		return fmt.Errorf("invalid task id %s: longer than %d characters", quoteShort(id), MaxIDLen)
@@ -31,11 +32,11 @@ func ValidateID(id string) error {
 	return nil
 }
 
-// quoteShort quotes s for an error message, escaping control characters
-// and cutting very long values.
+// quoteShort quotes s for an error message as every message quotes
+// (supervise.Quote), cutting very long values.
 func quoteShort(s string) string {
 	if len(s) > 80 {
 		s = s[:80] + "..."
 	}
-	return strconv.Quote(s)
+	return supervise.Quote(s)
 }

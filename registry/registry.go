@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+
+	"github.com/watchdog-run/watchdog/supervise"
 )
 
 // Registry is the decoded content of a registry file. Entries are decoded
@@ -86,7 +88,7 @@ func (r *Registry) Get(id string) (*Task, error) {
 	if e.task == nil && e.err == nil {
 		t := new(Task)
 		if err := json.Unmarshal(e.raw, t); err != nil {
-			e.err = fmt.Errorf("task %q: %w", id, err)
+			e.err = fmt.Errorf("task %s: %w", supervise.Quote(id), err)
 		} else {
 			e.task = t
 		}
@@ -148,7 +150,7 @@ func (r *Registry) Encode() ([]byte, error) {
 		if e.dirty {
 			b, err := json.Marshal(e.task)
 			if err != nil {
-				return nil, fmt.Errorf("encode task %q: %w", id, err)
+				return nil, fmt.Errorf("encode task %s: %w", supervise.Quote(id), err)
 			}
 			buf.Write(b)
 		} else {

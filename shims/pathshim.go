@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/watchdog-run/watchdog/supervise"
 )
 
 // ConfigName is the file in a shim directory that marks it as one and
@@ -87,11 +89,11 @@ func WriteConfig(dir string, c *Config) error {
 func ValidName(name string) error {
 	switch {
 	case name == "" || name == "." || name == "..":
-		return fmt.Errorf("invalid command name %q", name)
+		return fmt.Errorf("invalid command name %s", supervise.Quote(name))
 	case strings.ContainsAny(name, "/\x00") || strings.HasPrefix(name, "."):
-		return fmt.Errorf("invalid command name %q: a bare command name is needed, not a path or a hidden name", name)
+		return fmt.Errorf("invalid command name %s: a bare command name is needed, not a path or a hidden name", supervise.Quote(name))
 	case name == "watchdog" || strings.HasPrefix(name, "watchdog-"):
-		return fmt.Errorf("%q is the watchdog itself", name)
+		return fmt.Errorf("%s is the watchdog itself", supervise.Quote(name))
 	}
 	return nil
 }

@@ -295,7 +295,7 @@ func startBackground(t *testing.T, reg string, args ...string) (*exec.Cmd, *bufi
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() { stopBackground(cmd, reg) })
 	r := bufio.NewReader(out)
 	lines := make(chan string, 1)
 	go func() {
@@ -311,6 +311,29 @@ func startBackground(t *testing.T, reg string, args ...string) (*exec.Cmd, *bufi
 		t.Fatalf("container not ready: %s", stderr.String())
 	}
 	return cmd, r, &stderr
+}
+
+// stopBackground ends a run a test left going (it failed half-way): TERM,
+// which the supervisor forwards before removing its container, then KILL
+// after a deadline, and whatever container of this registry is left is
+// removed, so a failing test leaves nothing running.
+func stopBackground(cmd *exec.Cmd, reg string) {
+	if cmd.ProcessState == nil { // the test did not wait for it
+		done := make(chan struct{})
+		cmd.Process.Signal(syscall.SIGTERM)
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	}
+	abs, _ := filepath.Abs(reg)
+	ids, _ := exec.Command("docker", "ps", "-aq", "--filter", "label="+container.LabelRegistry+"="+abs).Output()
+	if f := strings.Fields(string(ids)); len(f) > 0 {
+		exec.Command("docker", append([]string{"rm", "-f"}, f...)...).Run()
+	}
 }
 
 func TestDockerSignalForwarding(t *testing.T) {

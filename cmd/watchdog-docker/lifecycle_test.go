@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/watchdog-run/watchdog/supervise"
 )
 
 // A label exec refuses, docker-run refuses in the same words, before
@@ -31,7 +33,7 @@ func TestDockerRefusesLabelsAsExec(t *testing.T) {
 	}
 	// The watchdog's own label namespace is for its own labels only.
 	r := wd(t, reg, "", nil, "docker-run", "--id", "c-label", "--label", "watchdog.run-id=forged", testImage)
-	if r.code != 125 || !strings.Contains(r.stderr, `invalid label "watchdog.run-id"`) || !gone(t, "dev-task-c-label") {
+	if r.code != 125 || !strings.Contains(r.stderr, "invalid label "+supervise.Quote("watchdog.run-id")) || !gone(t, "dev-task-c-label") {
 		t.Errorf("watchdog. label: %d %q", r.code, r.stderr)
 	}
 }
@@ -44,7 +46,7 @@ func TestDockerRefusesRunningIDAsExec(t *testing.T) {
 	cmd, _, _ := startBackground(t, reg, "--id", "c-busy", "--timeout", "1m", testImage, "-hang")
 	first := task(t, reg, "c-busy")["run_id"]
 	ex := wd(t, reg, "", nil, "exec", "--id", "c-busy", "--", "true")
-	if ex.code != 125 || !strings.Contains(ex.stderr, `watchdog: task "c-busy" is already running (supervisor pid `) ||
+	if ex.code != 125 || !strings.Contains(ex.stderr, "watchdog: task "+supervise.Quote("c-busy")+" is already running (supervisor pid ") ||
 		!strings.Contains(ex.stderr, "watchdog: hint: choose another --id, or stop it first: watchdog kill c-busy") {
 		t.Fatalf("exec: %d %q", ex.code, ex.stderr)
 	}

@@ -195,14 +195,14 @@ func containerOptions(c *cli.Context, o *launch.Options, runID string) (containe
 	if m := c.String("memory"); m != "" {
 		n, err := units.RAMInBytes(m)
 		if err != nil || n <= 0 {
-			return co, fail(125, fmt.Sprintf("--memory: invalid size %q (use e.g. 512m or 1g)", m), "")
+			return co, fail(125, fmt.Sprintf("--memory: invalid size %s (use e.g. 512m or 1g)", supervise.Quote(m)), "")
 		}
 		co.Memory, co.Limits["memory"] = n, m
 	}
 	if s := c.String("cpus"); s != "" {
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil || !(f > 0) || f > float64(1<<20) {
-			return co, fail(125, fmt.Sprintf("--cpus: invalid number %q (use e.g. 0.5 or 2)", s), "")
+			return co, fail(125, fmt.Sprintf("--cpus: invalid number %s (use e.g. 0.5 or 2)", supervise.Quote(s)), "")
 		}
 		co.NanoCPUs, co.Limits["cpu"] = int64(f*1e9), s
 	}
@@ -218,7 +218,7 @@ func containerOptions(c *cli.Context, o *launch.Options, runID string) (containe
 		co.Entrypoint = []string{c.String("entrypoint")}
 	}
 	if h := co.Hostname; h != "" && !validHostname(h) {
-		return co, fail(125, fmt.Sprintf("--hostname: invalid %q: want at most 64 letters, digits, '.', '-' or '_', not starting with '.' or '-'", h), "")
+		return co, fail(125, fmt.Sprintf("--hostname: invalid %s: want at most 64 letters, digits, '.', '-' or '_', not starting with '.' or '-'", supervise.Quote(h)), "")
 	}
 	switch p := c.String("pull"); p {
 	case "missing", "never":
@@ -226,7 +226,7 @@ func containerOptions(c *cli.Context, o *launch.Options, runID string) (containe
 		return co, fail(125, "--pull always: docker-run never pulls images",
 			"pull it first (docker pull "+co.Image+"), then run with --pull never or missing")
 	default:
-		return co, fail(125, fmt.Sprintf("--pull: invalid %q: want missing or never", p), "")
+		return co, fail(125, fmt.Sprintf("--pull: invalid %s: want missing or never", supervise.Quote(p)), "")
 	}
 	for _, f := range c.StringSlice("env-file") {
 		env, err := envFile(f)
@@ -237,7 +237,7 @@ func containerOptions(c *cli.Context, o *launch.Options, runID string) (containe
 	}
 	for _, kv := range c.StringSlice("env") {
 		if kv == "" || strings.HasPrefix(kv, "=") {
-			return co, fail(125, fmt.Sprintf("-e: invalid %q: want KEY=VALUE or KEY", kv), "")
+			return co, fail(125, fmt.Sprintf("-e: invalid %s: want KEY=VALUE or KEY", supervise.Quote(kv)), "")
 		}
 		if !strings.Contains(kv, "=") {
 			v, ok := os.LookupEnv(kv)
@@ -308,7 +308,7 @@ func envFile(name string) ([]string, error) {
 		case key == "":
 			return nil, fmt.Errorf("%s: line %d: no variable name", name, i+1)
 		case strings.ContainsAny(key, " \t"):
-			return nil, fmt.Errorf("%s: line %d: variable %q contains whitespace", name, i+1, key)
+			return nil, fmt.Errorf("%s: line %d: variable %s contains whitespace", name, i+1, supervise.Quote(key))
 		case hasValue:
 			env = append(env, key+"="+value)
 		default:
@@ -324,13 +324,13 @@ func envFile(name string) ([]string, error) {
 func bind(v string) (string, error) {
 	parts := strings.Split(v, ":")
 	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
-		return "", fmt.Errorf("-v: invalid %q: want SRC:DST[:ro]", v)
+		return "", fmt.Errorf("-v: invalid %s: want SRC:DST[:ro]", supervise.Quote(v))
 	}
 	if !strings.HasPrefix(parts[1], "/") {
-		return "", fmt.Errorf("-v: invalid %q: the destination must be an absolute path", v)
+		return "", fmt.Errorf("-v: invalid %s: the destination must be an absolute path", supervise.Quote(v))
 	}
 	if len(parts) == 3 && parts[2] != "ro" && parts[2] != "rw" {
-		return "", fmt.Errorf("-v: invalid %q: the mode must be ro or rw", v)
+		return "", fmt.Errorf("-v: invalid %s: the mode must be ro or rw", supervise.Quote(v))
 	}
 	if strings.HasPrefix(parts[0], ".") || strings.HasPrefix(parts[0], "/") {
 		abs, err := filepath.Abs(parts[0])

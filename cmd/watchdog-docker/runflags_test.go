@@ -13,6 +13,7 @@ import (
 	"time"
 
 	dockercontainer "github.com/docker/docker/api/types/container"
+	"github.com/watchdog-run/watchdog/supervise"
 )
 
 // wdWithin runs the watchdog as wd does, but gives up (and fails) after
@@ -244,7 +245,7 @@ func TestDockerRunPull(t *testing.T) {
 		t.Errorf("--pull always: exit %d stderr %q", r.code, r.stderr)
 	}
 	r = wdWithin(t, 30*time.Second, reg, "", "docker-run", "--id", "c-pull-no", "--pull", "sometimes", testImage)
-	if r.code != 125 || !strings.Contains(r.stderr, `--pull: invalid "sometimes"`) {
+	if r.code != 125 || !strings.Contains(r.stderr, "--pull: invalid "+supervise.Quote("sometimes")) {
 		t.Errorf("--pull sometimes: exit %d stderr %q", r.code, r.stderr)
 	}
 	r = wdWithin(t, 30*time.Second, reg, "", "docker-run", "--id", "c-pull-no", "--pull", "never", "watchdog-no-such-image:never")

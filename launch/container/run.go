@@ -128,10 +128,10 @@ func (r *Runner) Prepare() error {
 	o, ctx := r.o, r.ctx
 	if _, err := r.cli.ImageInspect(ctx, o.Image); err != nil {
 		if client.IsErrNotFound(err) {
-			return &launch.ExitError{Code: 125, Msg: fmt.Sprintf("image %q is not present on the Docker engine", o.Image),
+			return &launch.ExitError{Code: 125, Msg: fmt.Sprintf("image %s is not present on the Docker engine", supervise.Quote(o.Image)),
 				Hint: "pull or build it first (docker pull " + o.Image + "); docker-run never pulls"}
 		}
-		return launch.Failf("", "inspect image %q: %v", o.Image, err)
+		return launch.Failf("", "inspect image %s: %v", supervise.Quote(o.Image), err)
 	}
 	if _, err := r.cli.ContainerInspect(ctx, o.Name); err == nil {
 		return nameTaken(o.Name)
@@ -326,7 +326,7 @@ func exitCode(r Result) int {
 }
 
 func nameTaken(name string) error {
-	return &launch.ExitError{Code: 125, Msg: fmt.Sprintf("a container named %q already exists", name),
+	return &launch.ExitError{Code: 125, Msg: fmt.Sprintf("a container named %s already exists", supervise.Quote(name)),
 		Hint: fmt.Sprintf("remove it (docker rm -f %s) or choose another --name or --id", name)}
 }
 
