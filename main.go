@@ -20,6 +20,12 @@ import (
 	"github.com/watchdog-run/watchdog/supervise"
 )
 
+// The version is --version or -V, not urfave/cli's -v: -v is --verbose in
+// exec (timeout's -v) and --volume in docker-run (docker run's -v).
+func init() {
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Aliases: []string{"V"}, Usage: "print the version", DisableDefaultText: true}
+}
+
 // linkedVersion is set by release builds with -ldflags "-X
 // main.linkedVersion=..."; others are named by internal/version.
 var linkedVersion = "dev"
