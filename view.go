@@ -103,15 +103,17 @@ type procView struct {
 	ticks uint64 // CPU ticks so far, for sampling
 }
 
-// snapshot is one read of every process, shared by all the tasks shown.
+// snapshot is one read of every process, shared by all the tasks shown:
+// each task's tree is matched against it, and each process's environment
+// is read once however many tasks look for their tag in it.
 type snapshot struct {
-	procs []supervise.ProcStat
+	procs *supervise.Procs
 	at    time.Time
 }
 
 func takeSnapshot() *snapshot {
 	all, _ := supervise.Snapshot()
-	return &snapshot{procs: all, at: time.Now()}
+	return &snapshot{procs: supervise.IndexProcs(all), at: time.Now()}
 }
 
 func newView(id string, t *registry.Task, snap *snapshot, withProcs bool) taskView {
@@ -146,7 +148,7 @@ func newView(id string, t *registry.Task, snap *snapshot, withProcs bool) taskVi
 	}
 	if t.Status == registry.StatusRunning && t.Native != nil {
 		v.measured = true
-		live, _ := launch.TaskTree(t).MembersIn(snap.procs)
+		live, _ := launch.TaskTree(t).MembersOf(snap.procs)
 		supervise.FillFigures(live) // macOS: gopsutil; Linux: already read from /proc
 		v.ProcessCount = len(live)
 		v.Alive = len(live) > 0

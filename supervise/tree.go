@@ -3,6 +3,7 @@ package supervise
 import (
 	"errors"
 	"os"
+	"strings"
 	"syscall"
 )
 
@@ -57,38 +58,103 @@ func (t *Tree) Members() (live, zombies []ProcStat, err error) {
 	return live, zombies, nil
 }
 
-func (t *Tree) match(all []ProcStat) map[int]bool {
-	guard.init()
-	children := make(map[int][]int)
-	byPID := make(map[int]ProcStat, len(all))
+// Procs is one snapshot of the processes, indexed for matching many trees
+// against it: the parent links are built once, and a process's environment
+// is read at most once for each variable name asked, however many trees
+// ask. A command that shows many tasks (list, report) reads the machine
+// once, not once per task.
+type Procs struct {
+	All      []ProcStat
+	children map[int][]int
+	byPID    map[int]ProcStat
+	env      map[envKey]envVal
+}
+
+type envKey struct {
+	procKey
+	name string
+}
+
+type envVal struct {
+	value string
+	found bool
+}
+
+// IndexProcs indexes a snapshot (Snapshot) for MembersOf.
+func IndexProcs(all []ProcStat) *Procs {
+	ps := &Procs{All: all, children: make(map[int][]int), byPID: make(map[int]ProcStat, len(all))}
 	for _, p := range all {
-		children[p.PPID] = append(children[p.PPID], p.PID)
-		byPID[p.PID] = p
+		ps.children[p.PPID] = append(ps.children[p.PPID], p.PID)
+		ps.byPID[p.PID] = p
 	}
+	return ps
+}
+
+// envValue is p's initial value of the variable name, read once.
+func (ps *Procs) envValue(p ProcStat, name string) envVal {
+	k := envKey{procKey{p.PID, p.StartTicks}, name}
+	if v, ok := ps.env[k]; ok {
+		return v
+	}
+	value, found := EnvValues(p.PID, name)[name]
+	v := envVal{value, found}
+	if ps.env == nil {
+		ps.env = make(map[envKey]envVal)
+	}
+	ps.env[k] = v
+	return v
+}
+
+// MembersOf is Members over an indexed snapshot shared by many trees.
+func (t *Tree) MembersOf(ps *Procs) (live, zombies []ProcStat) {
+	name, value, _ := strings.Cut(t.Tag, "=")
+	hasTag := func(p ProcStat) bool {
+		v := ps.envValue(p, name)
+		return v.found && v.value == value
+	}
+	return t.members(ps, hasTag)
+}
+
+func (t *Tree) members(ps *Procs, hasTag func(ProcStat) bool) (live, zombies []ProcStat) {
+	in := t.match(ps, hasTag)
+	for _, p := range ps.All {
+		switch {
+		case !in[p.PID]:
+		case p.Zombie():
+			zombies = append(zombies, p)
+		default:
+			live = append(live, p)
+		}
+	}
+	return live, zombies
+}
+
+func (t *Tree) match(ps *Procs, hasTag func(ProcStat) bool) map[int]bool {
+	guard.init()
 	in := make(map[int]bool)
 	var addTree func(pid int)
 	addTree = func(pid int) {
 		if in[pid] || pid <= 1 || pid == guard.self || guard.ancestors[pid] {
 			return
 		}
-		if p, ok := byPID[pid]; !ok || p.StartTicks < t.NotBefore {
+		if p, ok := ps.byPID[pid]; !ok || p.StartTicks < t.NotBefore {
 			return
 		}
 		in[pid] = true
-		for _, c := range children[pid] {
+		for _, c := range ps.children[pid] {
 			addTree(c)
 		}
 	}
 	if t.Root > 0 {
-		for _, c := range children[t.Root] {
+		for _, c := range ps.children[t.Root] {
 			addTree(c)
 		}
 	}
-	if p, ok := byPID[t.Leader]; ok && t.Leader > 1 && p.StartTicks == t.LeaderTicks {
+	if p, ok := ps.byPID[t.Leader]; ok && t.Leader > 1 && p.StartTicks == t.LeaderTicks {
 		addTree(t.Leader)
 	}
 	euid := os.Geteuid()
-	for _, p := range all {
+	for _, p := range ps.All {
 		if in[p.PID] || p.StartTicks < t.NotBefore {
 			continue
 		}
@@ -96,7 +162,7 @@ func (t *Tree) match(all []ProcStat) map[int]bool {
 			addTree(p.PID)
 			continue
 		}
-		if t.Tag != "" && (p.UID == euid || euid == 0 && !t.OwnOnly) && !p.Zombie() && t.hasTag(p) {
+		if t.Tag != "" && (p.UID == euid || euid == 0 && !t.OwnOnly) && !p.Zombie() && hasTag(p) {
 			addTree(p.PID)
 		}
 	}
@@ -137,19 +203,10 @@ func signalEach(procs []ProcStat, sig syscall.Signal) (int, error) {
 	return n, firstErr
 }
 
-// MembersIn is Members over a snapshot taken once for many trees.
+// MembersIn is Members over a snapshot the caller took; environments are
+// read through the tree's own cache (MembersOf shares them between trees).
 func (t *Tree) MembersIn(all []ProcStat) (live, zombies []ProcStat) {
-	in := t.match(all)
-	for _, p := range all {
-		switch {
-		case !in[p.PID]:
-		case p.Zombie():
-			zombies = append(zombies, p)
-		default:
-			live = append(live, p)
-		}
-	}
-	return live, zombies
+	return t.members(IndexProcs(all), t.hasTag)
 }
 
 // PageSize is the size of the pages RSSPages counts.
