@@ -29,14 +29,30 @@ type observer interface {
 }
 
 // procfs is the sweep's observer: the processes as they are now, each
-// judged by its identity (pid and start time).
-type procfs struct{}
+// judged by its identity (pid and start time). The trees of one plan are
+// matched against one snapshot, taken when the first is asked about: a
+// registry of many orphaned tasks costs one read of the machine, not one
+// per task. The plan only decides; every action reads again before it
+// signals (endTree, the locked update).
+type procfs struct {
+	procs *supervise.Procs
+	err   error
+}
 
-func (procfs) supervisor(t *registry.Task) supervise.Liveness { return SupervisorLiveness(t) }
-func (procfs) commandAlive(t *registry.Task) bool             { return CommandAlive(t) }
-func (procfs) allGone(tr *supervise.Tree) bool {
-	live, _, err := tr.Members()
-	return err == nil && len(live) == 0
+func (*procfs) supervisor(t *registry.Task) supervise.Liveness { return SupervisorLiveness(t) }
+func (*procfs) commandAlive(t *registry.Task) bool             { return CommandAlive(t) }
+func (o *procfs) allGone(tr *supervise.Tree) bool {
+	if o.procs == nil && o.err == nil {
+		var all []supervise.ProcStat
+		if all, o.err = supervise.Snapshot(); o.err == nil {
+			o.procs = supervise.IndexProcs(all)
+		}
+	}
+	if o.err != nil {
+		return false // cannot tell
+	}
+	live, _ := tr.MembersOf(o.procs)
+	return len(live) == 0
 }
 
 // planRegistry decides, from one read of a registry, what sweep does with

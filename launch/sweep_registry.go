@@ -24,7 +24,7 @@ func sweepRegistry(path string, o SweepOptions, containers *containerSweep, rep 
 	if err != nil {
 		return nil, err
 	}
-	evs := planRegistry(path, r, time.Now(), containers, procfs{})
+	evs := planRegistry(path, r, time.Now(), containers, &procfs{})
 	if o.DryRun {
 		for i := range evs {
 			evs[i].DryRun = true
