@@ -3,6 +3,7 @@ package registry
 import (
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // EnvPath is the environment variable that names the registry when no
@@ -18,9 +19,13 @@ const ProjectDir = ".claude"
 //
 //  1. explicit (a --registry value), if given;
 //  2. else $WATCHDOG_REGISTRY, if not empty;
-//  3. else the project's: DefaultPath in the nearest .claude/ directory,
-//     looking in the working directory and then in each parent, as git
-//     finds .git, stopping before $HOME and at the filesystem root;
+//  3. else the project's: DefaultPath in the nearest .claude/ directory
+//     that this user owns, looking in the working directory and then in
+//     each parent, as git finds .git, stopping before $HOME and at the
+//     filesystem root. Another user's .claude/ is passed over, as git
+//     passes over a repository another user owns: a /tmp/.claude made by
+//     anyone must neither receive this user's records nor make every
+//     exec below /tmp fail;
 //  4. else the user's, UserPath.
 //
 // It never creates .claude/: a directory without one records in the
@@ -56,7 +61,7 @@ func projectPath() string {
 		if dir == home {
 			return ""
 		}
-		if fi, err := os.Stat(filepath.Join(dir, ProjectDir)); err == nil && fi.IsDir() {
+		if ownDir(filepath.Join(dir, ProjectDir)) {
 			return filepath.Join(dir, DefaultPath)
 		}
 		parent := filepath.Dir(dir)
@@ -65,6 +70,17 @@ func projectPath() string {
 		}
 		dir = parent
 	}
+}
+
+// ownDir reports whether path is a directory (or a symlink to one) owned
+// by this user.
+func ownDir(path string) bool {
+	fi, err := os.Stat(path)
+	if err != nil || !fi.IsDir() {
+		return false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == os.Geteuid()
 }
 
 // UserPath is the user's own registry, beside the registry index:
