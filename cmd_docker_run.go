@@ -13,6 +13,9 @@ Docker client (so that exec never loads it). Options:
   --id ID --timeout DUR --kill-after DUR --signal SIG --memory SIZE --cpus N
   --name NAME --keep --rm --init --entrypoint PROG --hostname NAME
   -e K=V... --env-file FILE... -v SRC:DST[:ro]... -w DIR -u USER --network NAME
+  -p [IP:][HOST_PORT:]PORT[/PROTO]... --mount type=...,target=DST...
+  --shm-size SIZE --cap-add CAP... --cap-drop CAP... --gpus all|N|device=ID
+  --platform OS[/ARCH[/VARIANT]]
   --pull missing|never -i -t --label K=V... --preserve-status --verbose
   --registry PATH
 "watchdog docker-run --help" shows them in full.`,

@@ -46,7 +46,9 @@ func main() {
 		OnUsageError:   usageError,
 		Commands:       []*cli.Command{runCommand, stopCommand, sweepCommand, usageCommand},
 		ExitErrHandler: func(*cli.Context, error) {}, // main reports and exits
-
+		// As docker run: one value per -e, -v, --label, --mount (whose
+		// fields are comma-separated), not split at commas.
+		DisableSliceFlagSeparator: true,
 	}
 	// run is `watchdog docker-run` (the bridge execs `watchdog-docker run`):
 	// its help names the command users type.
@@ -81,7 +83,10 @@ and HUP; at the deadline sends --signal, then KILL after --kill-after;
 removes it at the end unless --keep (--rm, the default, is accepted).
 
 Also as docker run's: --init, --entrypoint, --hostname, --env-file (read
-before -e), --pull missing|never. -it needs a terminal on stdin.
+before -e), --pull missing|never, -p/--publish, --mount, --shm-size,
+--cap-add, --cap-drop, --gpus, --platform (of the local image: never
+pulled). -it needs a terminal on stdin. Options that take a list are
+repeated, never split at commas.
 
 If the connection to the engine drops after the container started, the
 watchdog reconnects (warning on stderr) and keeps enforcing the deadline; a
@@ -110,6 +115,13 @@ watchdog sweep finishes it). Images are never pulled.`,
 		&cli.StringSliceFlag{Name: "env-file", Usage: "read `FILE`'s KEY=VALUE lines into the container's environment (repeatable)"},
 		&cli.StringFlag{Name: "pull", Usage: "`POLICY`: missing or never, both meaning never: images are never pulled", Value: "missing"},
 		&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "bind `SRC:DST[:ro]`"},
+		&cli.StringSliceFlag{Name: "mount", Usage: "mount `SPEC`: type=bind|volume|tmpfs,source=SRC,target=DST[,readonly][,tmpfs-size=SIZE] (repeatable)"},
+		&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "publish `SPEC`: [IP:][HOST_PORT:]CONTAINER_PORT[/PROTO] (repeatable; ranges as 8000-8001:80-81)"},
+		&cli.StringFlag{Name: "shm-size", Usage: "`SIZE` of /dev/shm (64m)"},
+		&cli.StringSliceFlag{Name: "cap-add", Usage: "add Linux capability `CAP` (NET_ADMIN, ALL; repeatable)"},
+		&cli.StringSliceFlag{Name: "cap-drop", Usage: "drop Linux capability `CAP` (NET_RAW, ALL; repeatable)"},
+		&cli.StringFlag{Name: "gpus", Usage: "`GPUS` to add: all, a count, or device=ID[,ID...] (needs the engine's GPU support)"},
+		&cli.StringFlag{Name: "platform", Usage: "`OS[/ARCH[/VARIANT]]` the local image must be for (linux/amd64); nothing is pulled"},
 		&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working `DIR` in the container"},
 		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "`USER[:GROUP]` in the container"},
 		&cli.StringFlag{Name: "network", Usage: "`NAME` of the network"},
@@ -255,6 +267,9 @@ func containerOptions(c *cli.Context, o *launch.Options, runID string) (containe
 		}
 		co.Binds = append(co.Binds, b)
 	}
+	if err := runOnlyOptions(c, &co); err != nil {
+		return co, err
+	}
 	// As docker run: -it wants a terminal to read from. From a pipe or a
 	// file the container would wait on a TTY nobody types into.
 	if co.TTY && co.Interactive && !container.IsTerminal(os.Stdin) {
@@ -262,6 +277,48 @@ func containerOptions(c *cli.Context, o *launch.Options, runID string) (containe
 			"drop -t to stream a pipe or file in with -i alone (docker-run -i IMAGE ...)")
 	}
 	return co, nil
+}
+
+// runOnlyOptions reads -p, --mount, --shm-size, --cap-add, --cap-drop,
+// --gpus and --platform, as docker run takes them.
+func runOnlyOptions(c *cli.Context, co *container.Options) error {
+	var err error
+	if co.ExposedPorts, co.PortBindings, err = container.ParsePublish(c.StringSlice("publish")); err != nil {
+		return fail(125, "-p: "+err.Error(), "")
+	}
+	for _, v := range c.StringSlice("mount") {
+		m, err := container.ParseMount(v)
+		if err != nil {
+			return fail(125, "--mount: "+err.Error(), "")
+		}
+		co.Mounts = append(co.Mounts, m)
+	}
+	if s := c.String("shm-size"); c.IsSet("shm-size") {
+		n, err := units.RAMInBytes(s)
+		if err != nil || n <= 0 {
+			return fail(125, fmt.Sprintf("--shm-size: invalid size %s (use e.g. 64m or 1g)", supervise.Quote(s)), "")
+		}
+		co.ShmSize = n
+	}
+	if co.CapAdd, err = container.ParseCaps(c.StringSlice("cap-add")); err != nil {
+		return fail(125, "--cap-add: "+err.Error(), "")
+	}
+	if co.CapDrop, err = container.ParseCaps(c.StringSlice("cap-drop")); err != nil {
+		return fail(125, "--cap-drop: "+err.Error(), "")
+	}
+	if c.IsSet("gpus") {
+		req, err := container.ParseGPUs(c.String("gpus"))
+		if err != nil {
+			return fail(125, "--gpus: "+err.Error(), "")
+		}
+		co.DeviceRequests = append(co.DeviceRequests, req)
+	}
+	if c.IsSet("platform") {
+		if co.Platform, err = container.ParsePlatform(c.String("platform")); err != nil {
+			return fail(125, "--platform: "+err.Error(), "")
+		}
+	}
+	return nil
 }
 
 // validHostname: what sethostname(2) takes (at most 64 bytes), in the
@@ -377,7 +434,7 @@ var stopCommand = &cli.Command{
 			return fail(1, err.Error(), "")
 		}
 		if info.Config.Labels[container.LabelKeep] != "true" {
-			_ = cli.ContainerRemove(ctx, info.ID, dockercontainer.RemoveOptions{Force: true})
+			_ = cli.ContainerRemove(ctx, info.ID, dockercontainer.RemoveOptions{Force: true, RemoveVolumes: true})
 		}
 		fmt.Fprintf(c.App.Writer, "watchdog: stopped container %s\n", trimName(info.Name))
 		return nil

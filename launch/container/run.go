@@ -13,7 +13,10 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/client"
+	"github.com/docker/go-connections/nat"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/watchdog-run/watchdog/launch"
 	"github.com/watchdog-run/watchdog/registry"
@@ -46,6 +49,17 @@ type Options struct {
 	NanoCPUs    int64             // 1e9 per CPU; 0: no limit
 	Limits      map[string]string // the limits as given ("memory", "cpu"), for the record
 	Labels      map[string]string // the user's; the watchdog's are added
+
+	// As docker run's -p, --mount, --shm-size, --cap-add, --cap-drop,
+	// --gpus and --platform (see flags.go for the parsers).
+	ExposedPorts   nat.PortSet
+	PortBindings   nat.PortMap
+	Mounts         []mount.Mount
+	ShmSize        int64 // bytes; 0: the engine's default
+	CapAdd         []string
+	CapDrop        []string
+	DeviceRequests []container.DeviceRequest
+	Platform       *ocispec.Platform // nil: the image's
 
 	Timeout   time.Duration // 0: none
 	KillAfter time.Duration // grace before KILL; 0: never KILL
@@ -145,6 +159,7 @@ func (r *Runner) Prepare() error {
 		Labels:       o.Labels,
 		WorkingDir:   o.Workdir,
 		User:         o.User,
+		ExposedPorts: o.ExposedPorts,
 		Tty:          o.TTY,
 		OpenStdin:    o.Interactive,
 		StdinOnce:    o.Interactive,
@@ -153,17 +168,27 @@ func (r *Runner) Prepare() error {
 		AttachStderr: true,
 	}
 	host := &container.HostConfig{
-		Binds:       o.Binds,
-		Init:        o.Init,
-		NetworkMode: container.NetworkMode(o.Network),
-		Resources:   container.Resources{Memory: o.Memory, NanoCPUs: o.NanoCPUs},
+		Binds:        o.Binds,
+		Mounts:       o.Mounts,
+		PortBindings: o.PortBindings,
+		Init:         o.Init,
+		NetworkMode:  container.NetworkMode(o.Network),
+		ShmSize:      o.ShmSize,
+		CapAdd:       o.CapAdd,
+		CapDrop:      o.CapDrop,
+		Resources:    container.Resources{Memory: o.Memory, NanoCPUs: o.NanoCPUs, DeviceRequests: o.DeviceRequests},
 	}
-	cr, err := r.cli.ContainerCreate(ctx, cfg, host, nil, nil, o.Name)
+	cr, err := r.cli.ContainerCreate(ctx, cfg, host, nil, o.Platform, o.Name)
 	if err != nil {
 		if strings.Contains(err.Error(), "Conflict") || strings.Contains(err.Error(), "already in use") {
 			return nameTaken(o.Name)
 		}
-		return launch.Failf("", "create container: %v", err)
+		hint := ""
+		if o.Platform != nil && client.IsErrNotFound(err) {
+			hint = "the local image is for another platform; docker-run never pulls: build or pull it for " +
+				formatPlatform(o.Platform) + " first, or drop --platform"
+		}
+		return launch.Failf(hint, "create container: %v", err)
 	}
 	r.id = cr.ID
 	return nil
@@ -187,14 +212,15 @@ func (r *Runner) Record(t *registry.Task) {
 	}
 }
 
-// Abort removes the container, if one was made.
+// Abort removes the container, if one was made, with its anonymous
+// volumes, as docker run --rm does (named volumes stay).
 func (r *Runner) Abort() {
 	if r.id == "" || r.removed {
 		return
 	}
 	rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := r.cli.ContainerRemove(rctx, r.id, container.RemoveOptions{Force: true}); err == nil || client.IsErrNotFound(err) {
+	if err := r.cli.ContainerRemove(rctx, r.id, container.RemoveOptions{Force: true, RemoveVolumes: true}); err == nil || client.IsErrNotFound(err) {
 		r.removed = true
 	}
 }
@@ -338,6 +364,8 @@ func startFailure(err error) error {
 		return &launch.ExitError{Code: supervise.ExitNotFound, Msg: msg}
 	case strings.Contains(msg, "permission denied"):
 		return &launch.ExitError{Code: supervise.ExitNotExecutable, Msg: msg}
+	case strings.Contains(msg, "could not select device driver"):
+		return launch.Failf("the engine has no GPU support (for NVIDIA GPUs: the NVIDIA Container Toolkit); drop --gpus", "%s", msg)
 	}
 	return launch.Failf("", "%s", msg)
 }

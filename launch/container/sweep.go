@@ -133,7 +133,7 @@ func Sweep(ctx context.Context, cli *client.Client, grace time.Duration, dryRun 
 				}
 			}
 			if !f.Keep {
-				if err := cli.ContainerRemove(ctx, f.ID, container.RemoveOptions{Force: true}); err != nil && !client.IsErrNotFound(err) {
+				if err := cli.ContainerRemove(ctx, f.ID, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !client.IsErrNotFound(err) {
 					ev.Error = err.Error()
 				} else {
 					ev.Removed = true
