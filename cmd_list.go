@@ -406,6 +406,11 @@ func printCheck(w io.Writer, v taskView, t *registry.Task, color bool) {
 			rec = "exited" // a finished task's pid may be anyone's by now
 		}
 		p("pid", "%d (group %d): %s", t.Native.PID, t.Native.PGID, rec)
+		if v.Cgroup != "" {
+			p("containment", "cgroup %s", v.Cgroup)
+		} else {
+			p("containment", "tree (group, descent and run tag)")
+		}
 	}
 	if v.Status == registry.StatusRunning && v.Mode == registry.ModeNative {
 		p("tree", "%d live process(es), CPU %.1f%%, memory %s", v.ProcessCount, v.CPUPercent, humanBytes(v.MemoryBytes))

@@ -190,6 +190,7 @@ func scriptParams(dir string) testscript.Params {
 			"regput":    cmdRegput,
 			"regfill":   cmdRegfill,
 			"regfield":  cmdRegfield,
+			"regvar":    cmdRegvar,
 			"userdir":   cmdUserdir,
 			"bgas":      cmdBgas,
 			"mkfifo":    cmdMkfifo,
@@ -450,25 +451,51 @@ func cmdWaitreg(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-func regMismatch(ts *testscript.TestScript, id string, checks []string) string {
+// regvar ID KEY NAME: set $NAME to a field of a registry entry (rendered
+// as reg compares it).
+func cmdRegvar(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 {
+		ts.Fatalf("usage: regvar ID KEY NAME")
+	}
+	task, msg := regTask(ts, args[0])
+	if msg != "" {
+		ts.Fatalf("%s", msg)
+	}
+	v, ok := lookup(task, args[1])
+	if !ok {
+		ts.Fatalf("task %s: no field %s", args[0], args[1])
+	}
+	ts.Setenv(args[2], render(v))
+}
+
+// regTask reads one entry of $WATCHDOG_REGISTRY; the message says why not.
+func regTask(ts *testscript.TestScript, id string) (map[string]any, string) {
 	path := ts.Getenv("WATCHDOG_REGISTRY")
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return err.Error()
+		return nil, err.Error()
 	}
 	var doc struct {
 		Tasks map[string]json.RawMessage `json:"tasks"`
 	}
 	if err := json.Unmarshal(data, &doc); err != nil {
-		return fmt.Sprintf("registry does not parse: %v", err)
+		return nil, fmt.Sprintf("registry does not parse: %v", err)
 	}
 	raw, ok := doc.Tasks[id]
 	if !ok {
-		return fmt.Sprintf("no task %q in registry", id)
+		return nil, fmt.Sprintf("no task %q in registry", id)
 	}
 	var task map[string]any
 	if err := json.Unmarshal(raw, &task); err != nil {
-		return fmt.Sprintf("task %q is not an object: %v", id, err)
+		return nil, fmt.Sprintf("task %q is not an object: %v", id, err)
+	}
+	return task, ""
+}
+
+func regMismatch(ts *testscript.TestScript, id string, checks []string) string {
+	task, msg := regTask(ts, id)
+	if msg != "" {
+		return msg
 	}
 	for _, c := range checks {
 		switch {

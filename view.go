@@ -31,6 +31,8 @@ type taskView struct {
 	Argv              []string          `json:"argv,omitempty"`
 	PID               int               `json:"pid,omitempty"`
 	PGID              int               `json:"pgid,omitempty"`
+	Containment       string            `json:"containment,omitempty"` // native: cgroup or tree
+	Cgroup            string            `json:"cgroup,omitempty"`
 	ContainerID       string            `json:"container_id,omitempty"`
 	ContainerName     string            `json:"container_name,omitempty"`
 	StartedAt         string            `json:"started_at,omitempty"`
@@ -125,6 +127,7 @@ func newView(id string, t *registry.Task, snap *snapshot, withProcs bool) taskVi
 	}
 	if n := t.Native; n != nil {
 		v.PID, v.PGID = n.PID, n.PGID
+		v.Containment, v.Cgroup = n.Containment(), n.Cgroup
 	}
 	if d := t.Docker; d != nil {
 		v.ContainerID, v.ContainerName = d.ContainerID, d.ContainerName

@@ -16,6 +16,7 @@ func Recorded(t *registry.Task) supervise.Recorded {
 		r.PID, r.PGID = n.PID, n.PGID
 		r.StartTicks, r.Lstart = n.StartTicks, n.StartTime
 		r.BootID, r.RunTag = n.BootID, n.RunTag
+		r.Cgroup = n.Cgroup
 	}
 	return r
 }

@@ -58,6 +58,9 @@ func Sweep(current string, o SweepOptions) SweepReport {
 	if c.complete {
 		rep.Actions = append(rep.Actions, sweepUntracked(c, o, &rep)...)
 	}
+	// Last: a task cgroup still populated now has no registry entry that
+	// the sweeps above could act on.
+	rep.Actions = append(rep.Actions, sweepCgroups(c, o, &rep)...)
 	if o.All && !o.DryRun {
 		// Registries that are gone (test runs, removed checkouts) leave
 		// the index, so --all does not look for them again.

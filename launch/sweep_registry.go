@@ -120,6 +120,9 @@ func endEvent(ev *SweepEvent, grace time.Duration) {
 	r, err := supervise.EndTree(ev.tree, syscall.SIGTERM, grace)
 	ev.Signalled, ev.Killed = r.Signalled, r.Killed
 	ev.Scope = "tree"
+	if ev.tree.Cgroup != nil {
+		ev.Scope = "cgroup" // every process of the task, exactly
+	}
 	for _, p := range r.Stuck {
 		ev.Stuck = append(ev.Stuck, p.PID)
 	}

@@ -27,7 +27,9 @@ type SweepEvent struct {
 	Zombies   []string `json:"zombies,omitempty"`
 	DryRun    bool     `json:"dry_run,omitempty"`
 	// Scope says how the processes were found, so nobody reads "ended"
-	// as "ended everything": see the README on what a run tag cannot see.
+	// as "ended everything": "tree" (group, descent and run tag; see the
+	// README on what a run tag cannot see) or "cgroup" (the task's own
+	// cgroup: every process, exactly).
 	Scope string `json:"scope,omitempty"`
 	Error string `json:"error,omitempty"`
 
@@ -45,10 +47,11 @@ func (ev SweepEvent) WouldEnd() (int, bool) {
 	return len(live), true
 }
 
-// EndedSome reports whether the sweep signalled a process tree.
+// EndedSome reports whether the sweep signalled a process tree it found by
+// group and run tag (not by a cgroup, which holds every process).
 func (rep SweepReport) EndedSome() bool {
 	for _, ev := range rep.Actions {
-		if ev.Scope != "" && len(ev.Signalled) > 0 && !ev.DryRun {
+		if ev.Scope == "tree" && len(ev.Signalled) > 0 && !ev.DryRun {
 			return true
 		}
 	}

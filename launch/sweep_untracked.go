@@ -2,6 +2,7 @@ package launch
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"github.com/watchdog-run/watchdog/supervise"
 )
@@ -16,6 +17,7 @@ func sweepUntracked(c *census, o SweepOptions, rep *SweepReport) []SweepEvent {
 		rep.Errors = append(rep.Errors, fmt.Sprintf("scan processes: %v", err))
 		return nil
 	}
+	cgroups := runCgroups()
 	var evs []SweepEvent
 	for run, g := range tagged {
 		if !c.untracked(run, g) {
@@ -24,6 +26,9 @@ func sweepUntracked(c *census, o SweepOptions, rep *SweepReport) []SweepEvent {
 		ev := SweepEvent{Action: "untracked", ID: g.TaskID, RunID: run, DryRun: o.DryRun,
 			Detail: fmt.Sprintf("%d process(es) of run %s (task %s) outlived supervisor %d, and no registry records the run", len(g.Procs), run, g.TaskID, g.Supervisor.PID),
 			tree:   &supervise.Tree{Tag: supervise.RunTag(run), OwnOnly: true}}
+		if cg := cgroups[run]; cg != nil && sameSupervisor(cg, g.Supervisor) {
+			ev.tree = &supervise.Tree{Cgroup: cg} // the run's cgroup holds every process of it
+		}
 		if !o.DryRun {
 			endEvent(&ev, o.Grace)
 		}
@@ -40,4 +45,22 @@ func (c *census) untracked(run string, g *supervise.Tagged) bool {
 		return false // recorded, kept on purpose, alive, or not ours to judge
 	}
 	return !c.knowsNow(run) // recorded after the census: the registry's business
+}
+
+// runCgroups maps run ids to this user's task cgroups.
+func runCgroups() map[string]*supervise.Cgroup {
+	paths, _ := supervise.TaskCgroups()
+	out := make(map[string]*supervise.Cgroup, len(paths))
+	for _, p := range paths {
+		if run, _, ok := supervise.ParseCgroupName(filepath.Base(p)); ok {
+			out[run] = supervise.OpenCgroup(p)
+		}
+	}
+	return out
+}
+
+// sameSupervisor: the cgroup was made by the supervisor the processes name.
+func sameSupervisor(cg *supervise.Cgroup, sup supervise.SupervisorID) bool {
+	_, named, ok := supervise.ParseCgroupName(filepath.Base(cg.Path))
+	return ok && named.PID == sup.PID && named.Ticks == sup.Ticks && named.PIDNS == sup.PIDNS
 }

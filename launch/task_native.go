@@ -15,6 +15,8 @@ type native struct {
 	runID string
 	tag   string // the run tag every process of the tree carries
 	sup   *supervise.Supervisor
+	// cgroup is the task's own cgroup, made by Prepare; nil: the tree.
+	cgroup *supervise.Cgroup
 	// record, set by Wait, records the end before the drop-in's final
 	// KILL, which reaches the watchdog too.
 	record func(supervise.Result)
@@ -37,6 +39,7 @@ func (n *native) Prepare() error {
 		}
 	}
 	keep := keepDescendants(n.o, n.m)
+	n.cgroup = n.newCgroup(keep)
 	var verbose io.Writer
 	if n.o.Verbose {
 		verbose = n.m.Stderr
@@ -67,13 +70,33 @@ func (n *native) Prepare() error {
 				n.record(res)
 			}
 		},
+		Cgroup: n.cgroup,
 	})
 	return nil
+}
+
+// newCgroup makes the task's own cgroup where one can be made (root, or a
+// delegated cgroup v2 subtree) and the run contains its whole tree: not a
+// run that keeps what its command leaves (--keep-descendants, the drop-in)
+// nor a foreground one. Where none can be made the containment is the
+// tree, as everywhere before cgroups (the record says which).
+func (n *native) newCgroup(keep bool) *supervise.Cgroup {
+	if keep || n.o.Foreground || n.m.Coreutils {
+		return nil
+	}
+	cg, err := supervise.NewCgroup(supervise.CgroupName(n.runID, supervise.SelfID(false)))
+	if err != nil {
+		return nil
+	}
+	return cg
 }
 
 // Start forks the command in its new session, with its tags.
 func (n *native) Start() error {
 	_, err := n.sup.Start()
+	if err != nil && n.cgroup != nil {
+		_ = n.cgroup.Remove() // nothing started in it
+	}
 	return err
 }
 
@@ -95,6 +118,7 @@ func (n *native) Record(t *registry.Task) {
 		StartTicks: st.StartTicks,
 		BootID:     supervise.BootID(),
 		RunTag:     n.tag,
+		Cgroup:     st.Cgroup,
 	}
 	if !st.Deadline.IsZero() {
 		t.Deadline = registry.FormatTime(st.Deadline)
@@ -110,5 +134,8 @@ func (n *native) Wait(record func(supervise.Result)) (supervise.Result, error) {
 func (n *native) Abort() {
 	if n.sup != nil {
 		n.sup.Abort()
+	}
+	if n.cgroup != nil && !n.cgroup.Populated() {
+		_ = n.cgroup.Remove() // made by Prepare, perhaps never used
 	}
 }

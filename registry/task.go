@@ -78,9 +78,31 @@ type Native struct {
 	StartTicks uint64 `json:"start_ticks,omitempty"` // clock ticks after boot (/proc/PID/stat field 22)
 	BootID     string `json:"boot_id,omitempty"`
 	RunTag     string `json:"run_tag,omitempty"` // NAME=VALUE present in every process of the tree
+	// Cgroup is the task's own cgroup (a directory of the cgroup v2
+	// hierarchy) when its containment is a cgroup; empty when it is the
+	// tree (subreaper, group and run tag).
+	Cgroup string `json:"cgroup,omitempty"`
 
 	extra map[string]json.RawMessage
 }
+
+// Containment names how a native task's processes are held together:
+// ContainmentCgroup or ContainmentTree.
+func (n *Native) Containment() string {
+	if n == nil {
+		return ""
+	}
+	if n.Cgroup != "" {
+		return ContainmentCgroup
+	}
+	return ContainmentTree
+}
+
+// The containments of a native task.
+const (
+	ContainmentCgroup = "cgroup" // every process in the task's cgroup, exactly
+	ContainmentTree   = "tree"   // group, descent and run tag (README: what a run tag cannot see)
+)
 
 // Docker identifies the container of a docker task.
 type Docker struct {

@@ -42,6 +42,7 @@ func EndTree(t *Tree, sig syscall.Signal, grace time.Duration) (EndReport, error
 	}
 	if len(live) == 0 {
 		_, rep.Zombies, _ = t.Members()
+		t.removeCgroup()
 		return rep, nil
 	}
 	for _, p := range live {
@@ -66,6 +67,7 @@ func EndTree(t *Tree, sig syscall.Signal, grace time.Duration) (EndReport, error
 			}
 			if !reaping(zombies) || now.After(zombieWait) {
 				rep.Zombies = zombies
+				t.removeCgroup()
 				return rep, nil
 			}
 			time.Sleep(10 * time.Millisecond)
@@ -73,9 +75,16 @@ func EndTree(t *Tree, sig syscall.Signal, grace time.Duration) (EndReport, error
 		}
 		switch {
 		case giveUp.IsZero() && !now.Before(killAt):
-			for _, p := range live {
-				if sendSignal(p.PID, p.StartTicks, syscall.SIGKILL) == nil {
+			if t.Cgroup != nil && t.Cgroup.Kill() == nil {
+				// All at once, whatever forked since live was read.
+				for _, p := range live {
 					rep.Killed = append(rep.Killed, p.PID)
+				}
+			} else {
+				for _, p := range live {
+					if sendSignal(p.PID, p.StartTicks, syscall.SIGKILL) == nil {
+						rep.Killed = append(rep.Killed, p.PID)
+					}
 				}
 			}
 			giveUp = now.Add(killWait)
@@ -84,6 +93,14 @@ func EndTree(t *Tree, sig syscall.Signal, grace time.Duration) (EndReport, error
 			return rep, nil
 		}
 		time.Sleep(10 * time.Millisecond) // polling /proc: the processes are not our children
+	}
+}
+
+// removeCgroup removes the tree's cgroup once nothing is in it: its
+// supervisor, if it lives, would have, and if it is dead nobody else will.
+func (t *Tree) removeCgroup() {
+	if t.Cgroup != nil && !t.Cgroup.Populated() {
+		_ = t.Cgroup.Remove()
 	}
 }
 

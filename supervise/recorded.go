@@ -2,6 +2,7 @@ package supervise
 
 import (
 	"os"
+	"strings"
 	"time"
 )
 
@@ -25,6 +26,7 @@ type Recorded struct {
 	BootID     string        // the boot the pids belong to; "" if unknown
 	RunTag     string        // WATCHDOG_RUN_ID=… of the run
 	Keep       bool          // the run keeps what its command leaves behind
+	Cgroup     string        // the task's cgroup, if its containment is one
 }
 
 // SupervisorLiveness judges the recorded supervisor from here. A task
@@ -89,8 +91,20 @@ func (r Recorded) Tree() *Tree {
 	}
 	if r.RunTag != "" && sameBoot(r.BootID) && !r.Elsewhere() {
 		tr.Tag = r.RunTag
+		tr.Cgroup = r.cgroup()
 	}
 	return tr
+}
+
+// cgroup is the task's recorded cgroup if it is trusted (TaskCgroup): then
+// it is the tree exactly, whatever its processes did with their
+// environment, session or parents.
+func (r Recorded) cgroup() *Cgroup {
+	_, runID, ok := strings.Cut(r.RunTag, "=")
+	if r.Cgroup == "" || r.Supervisor == nil || !ok {
+		return nil
+	}
+	return TaskCgroup(r.Cgroup, runID, *r.Supervisor)
 }
 
 // sameBoot reports whether a recorded boot id is this boot's (or unknown).

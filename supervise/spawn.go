@@ -123,6 +123,9 @@ type Spec struct {
 	// NewGroup puts the process in a new process group in the caller's
 	// session (ignored with NewSession).
 	NewGroup bool
+	// CgroupFD, if above 0, is a cgroup v2 directory the process is
+	// created in (Linux).
+	CgroupFD int
 }
 
 // Process is a started process.

@@ -63,6 +63,13 @@ type Config struct {
 	// BeforeGroupKill, in Coreutils mode, runs just before the KILL that will
 	// end the watchdog itself, with the result as it will be.
 	BeforeGroupKill func(Result)
+	// Cgroup, if set, is the task's own cgroup (NewCgroup): the command is
+	// created in it, its members are the tree, KILL is cgroup.kill, and it
+	// is removed once empty. Not with Foreground, Coreutils or
+	// KeepDescendants, which leave processes where they are. If the
+	// command cannot be created in it, the run goes on without it (Started
+	// says which).
+	Cgroup *Cgroup
 }
 
 // Started identifies the started command.
@@ -71,6 +78,7 @@ type Started struct {
 	PGID       int
 	StartTicks uint64
 	Deadline   time.Time // zero when there is none
+	Cgroup     string    // the task's cgroup; "" when its containment is the tree
 }
 
 // Result is how a run ended.
@@ -110,6 +118,7 @@ type Supervisor struct {
 	reaped   bool
 	status   syscall.WaitStatus
 	subreap  bool
+	cg       *Cgroup // the task's cgroup, nil when there is none
 	early    bool          // s.sigs is the early subscription
 	pending  chan struct{} // closed when the early subscription is complete
 	deadline *time.Timer
@@ -144,8 +153,24 @@ func (s *Supervisor) Start() (Started, error) {
 	}
 	spec := s.cfg.Spec
 	spec.NewSession = !s.cfg.Foreground && !s.cfg.Coreutils
+	if cg := s.cfg.Cgroup; cg != nil && !s.cfg.Foreground && !s.cfg.Coreutils && !s.cfg.KeepDescendants {
+		s.cg = cg
+		spec.CgroupFD = cg.FD()
+	}
 	phase.Mark("fork")
 	p, err := Start(spec)
+	if err != nil && s.cg != nil {
+		// No clone3 into a cgroup here (an old kernel, a cgroup the kernel
+		// will not take a process into), or the command cannot run at all:
+		// once more without the cgroup tells which, and runs it with the
+		// tree's containment if it can.
+		s.dropCgroup()
+		spec.CgroupFD = 0
+		p, err = Start(spec)
+	}
+	if s.cg != nil {
+		s.cg.closeFD()
+	}
 	phase.Mark("command exec'd")
 	if s.cfg.Coreutils {
 		afterForkCoreutils()
@@ -178,6 +203,10 @@ func (s *Supervisor) Start() (Started, error) {
 	if s.subreap {
 		s.tree.Root = os.Getpid()
 	}
+	if s.cg != nil {
+		s.tree.Cgroup = s.cg
+		s.started.Cgroup = s.cg.Path
+	}
 	if s.cfg.Foreground || s.cfg.Coreutils {
 		s.tree = &Tree{Leader: p.PID, LeaderTicks: s.started.StartTicks, NotBefore: s.started.StartTicks}
 	}
@@ -205,7 +234,25 @@ func (s *Supervisor) Abort() {
 		s.reap(true)
 	}
 	s.drain(0)
+	s.removeCgroup()
 	s.Close()
+}
+
+// dropCgroup gives up the task's cgroup before anything runs in it.
+func (s *Supervisor) dropCgroup() {
+	if s.cg != nil {
+		_ = s.cg.Remove()
+		s.cg = nil
+	}
+}
+
+// removeCgroup removes the task's cgroup once the tree is gone. One that a
+// process survived KILL in (uninterruptible sleep) stays, and sweep
+// removes it later.
+func (s *Supervisor) removeCgroup() {
+	if s.cg != nil && !s.cg.Populated() {
+		_ = s.cg.Remove()
+	}
 }
 
 // Wait supervises the command to its end and to the end of whatever it
@@ -265,6 +312,7 @@ func (s *Supervisor) Wait() Result {
 	if !s.cfg.KeepDescendants && !s.cfg.Foreground {
 		res.Leftovers, res.Stuck = s.endLeftovers(killC)
 	}
+	s.removeCgroup()
 	res.ExitCode, res.Reraise = exitStatus(s.status, res.TimedOut, s.cfg.PreserveStatus)
 	return res
 }
@@ -423,7 +471,11 @@ func hasChildren() bool {
 
 // drain ends what the command left behind: TERM, up to grace, KILL.
 func (s *Supervisor) drain(grace time.Duration) (int, []ProcStat) {
-	if s.subreap && !hasChildren() {
+	if s.cg != nil && !s.cg.Populated() {
+		s.reap(false)
+		return 0, nil // the cgroup says so: one read, not a /proc scan
+	}
+	if s.cg == nil && s.subreap && !hasChildren() {
 		return 0, nil // the common case costs one syscall, not a /proc scan
 	}
 	live, _, err := s.tree.Members()
@@ -436,8 +488,8 @@ func (s *Supervisor) drain(grace time.Duration) (int, []ProcStat) {
 		if s.cfg.Verbose != nil {
 			fmt.Fprintf(s.cfg.Verbose, "%s: ending %d process(es) the command left behind\n", s.cfg.ProgName, n)
 		}
-		_, _ = signalEach(live, syscall.SIGTERM)
-		_, _ = signalEach(live, syscall.SIGCONT)
+		s.signalLeft(live, syscall.SIGTERM)
+		s.signalLeft(live, syscall.SIGCONT)
 	}
 	_, stuck := s.drainScheduled(time.After(grace))
 	return n, stuck
@@ -462,15 +514,26 @@ func (s *Supervisor) drainScheduled(killC <-chan time.Time) (int, []ProcStat) {
 		select {
 		case <-killC:
 			killC = nil
-			_, _ = signalEach(live, syscall.SIGKILL)
+			s.signalLeft(live, syscall.SIGKILL)
 			giveUp = time.After(5 * time.Second)
 		case <-giveUp:
 			return counted, live
 		case sig := <-s.sigs:
 			if ss := sig.(syscall.Signal); ss != syscall.SIGCHLD {
-				_, _ = signalEach(live, ss)
+				s.signalLeft(live, ss)
 			}
 		case <-tick.C:
 		}
 	}
+}
+
+// signalLeft signals what the command left behind: through the cgroup
+// when the task has one (which also reaches what forked since live was
+// read), else each of live after its identity check.
+func (s *Supervisor) signalLeft(live []ProcStat, sig syscall.Signal) {
+	if s.cg != nil {
+		_, _ = s.cg.Signal(sig)
+		return
+	}
+	_, _ = signalEach(live, sig)
 }

@@ -23,6 +23,9 @@ type Tree struct {
 	// OwnOnly limits the tag to this user's processes, for root too.
 	OwnOnly   bool
 	NotBefore uint64 // start ticks of the earliest possible member
+	// Cgroup, when the task has one, is the tree exactly: its members
+	// are the cgroup's processes and nothing else is asked (cgroup_linux.go).
+	Cgroup *Cgroup
 
 	// tagged remembers, per pid and start time, whether a process carries
 	// Tag: environments are read once, not on every poll of an escalation.
@@ -50,6 +53,9 @@ func (t *Tree) hasTag(p ProcStat) bool {
 
 // Members returns the task's live processes and its zombies.
 func (t *Tree) Members() (live, zombies []ProcStat, err error) {
+	if t.Cgroup != nil {
+		return t.cgroupMembers(nil)
+	}
 	all, err := Snapshot()
 	if err != nil {
 		return nil, nil, err
@@ -107,6 +113,10 @@ func (ps *Procs) envValue(p ProcStat, name string) envVal {
 
 // MembersOf is Members over an indexed snapshot shared by many trees.
 func (t *Tree) MembersOf(ps *Procs) (live, zombies []ProcStat) {
+	if t.Cgroup != nil {
+		live, zombies, _ = t.cgroupMembers(ps)
+		return live, zombies
+	}
 	name, value, _ := strings.Cut(t.Tag, "=")
 	hasTag := func(p ProcStat) bool {
 		v := ps.envValue(p, name)
@@ -178,6 +188,9 @@ func (t *Tree) Signal(sig syscall.Signal) (int, error) {
 			return 0, err
 		}
 	}
+	if t.Cgroup != nil {
+		return t.Cgroup.Signal(sig)
+	}
 	live, _, err := t.Members()
 	if err != nil {
 		return 0, err
@@ -206,7 +219,45 @@ func signalEach(procs []ProcStat, sig syscall.Signal) (int, error) {
 // MembersIn is Members over a snapshot the caller took; environments are
 // read through the tree's own cache (MembersOf shares them between trees).
 func (t *Tree) MembersIn(all []ProcStat) (live, zombies []ProcStat) {
+	if t.Cgroup != nil {
+		return t.MembersOf(IndexProcs(all))
+	}
 	return t.members(IndexProcs(all), t.hasTag)
+}
+
+// cgroupMembers is a cgroup's tree: every process in it, read from ps if
+// given, else from /proc one by one. A cgroup that is gone has none.
+func (t *Tree) cgroupMembers(ps *Procs) (live, zombies []ProcStat, err error) {
+	pids, err := t.Cgroup.Members()
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil, nil
+		}
+		return nil, nil, err
+	}
+	guard.init()
+	for _, pid := range pids {
+		if pid <= 1 || pid == guard.self || guard.ancestors[pid] {
+			continue
+		}
+		var p ProcStat
+		var ok bool
+		if ps != nil {
+			p, ok = ps.byPID[pid]
+		} else {
+			var rerr error
+			p, rerr = ReadProc(pid)
+			ok = rerr == nil
+		}
+		switch {
+		case !ok:
+		case p.Zombie():
+			zombies = append(zombies, p)
+		default:
+			live = append(live, p)
+		}
+	}
+	return live, zombies, nil
 }
 
 // PageSize is the size of the pages RSSPages counts.

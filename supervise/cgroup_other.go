@@ -1,0 +1,22 @@
+//go:build !linux
+
+package supervise
+
+import (
+	"errors"
+	"syscall"
+)
+
+// Cgroups are Linux's: elsewhere a task's containment is its tree.
+
+var errNoCgroups = errors.New("cgroups are a Linux feature")
+
+func CgroupParent() (string, error)                      { return "", errNoCgroups }
+func NewCgroup(name string) (*Cgroup, error)             { return nil, errNoCgroups }
+func TaskCgroups() ([]string, error)                     { return nil, nil }
+func (c *Cgroup) closeFD()                               {}
+func (c *Cgroup) Populated() bool                        { return false }
+func (c *Cgroup) Members() ([]int, error)                { return nil, nil }
+func (c *Cgroup) Signal(sig syscall.Signal) (int, error) { return 0, nil }
+func (c *Cgroup) Kill() error                            { return nil }
+func (c *Cgroup) Remove() error                          { return nil }
