@@ -118,7 +118,7 @@ type Supervisor struct {
 	reaped   bool
 	status   syscall.WaitStatus
 	subreap  bool
-	cg       *Cgroup // the task's cgroup, nil when there is none
+	cg       *Cgroup       // the task's cgroup, nil when there is none
 	early    bool          // s.sigs is the early subscription
 	pending  chan struct{} // closed when the early subscription is complete
 	deadline *time.Timer
