@@ -15,7 +15,10 @@ func Recorded(t *registry.Task) supervise.Recorded {
 	if n := t.Native; n != nil {
 		r.PID, r.PGID = n.PID, n.PGID
 		r.StartTicks, r.Lstart = n.StartTicks, n.StartTime
-		r.BootID, r.RunTag = n.BootID, n.RunTag
+		r.BootID = n.BootID
+		if t.RunID != "" && n.RunTag == supervise.RunTag(t.RunID) {
+			r.RunTag = n.RunTag // the tag of this record's own run, nothing else
+		}
 		r.Cgroup = n.Cgroup
 	}
 	return r

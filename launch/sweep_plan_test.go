@@ -133,13 +133,13 @@ func TestPlanOrphanTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	task := func(keep bool) *registry.Task {
-		return &registry.Task{Status: registry.StatusRunning, KeepDescendants: keep,
+		return &registry.Task{Status: registry.StatusRunning, KeepDescendants: keep, RunID: "plan-tree",
 			Supervisor: &registry.Proc{PID: 2147483646, StartTicks: 5},
 			Native:     &registry.Native{PID: pid, PGID: pid, StartTicks: ticks, RunTag: "WATCHDOG_RUN_ID=plan-tree"}}
 	}
 	ev, _ := planTask(task(false), time.Now(), &containerSweep{}, &seen{sup: supervise.Gone})
-	if tr := ev.tree; tr == nil || tr.Leader != pid || tr.PGID != pid || tr.Tag != "WATCHDOG_RUN_ID=plan-tree" {
-		t.Errorf("orphaned run: tree %+v, want the command %d, its group and the run's tag", tr, pid)
+	if tr := ev.tree; tr == nil || tr.Leader != pid || tr.PGID != pid || tr.Tag != "WATCHDOG_RUN_ID=plan-tree" || !tr.OwnOnly {
+		t.Errorf("orphaned run: tree %+v, want the command %d, its group and the run's tag (this user's processes only)", tr, pid)
 	}
 	ev, _ = planTask(task(true), time.Now(), &containerSweep{}, &seen{sup: supervise.Gone})
 	if tr := ev.tree; tr == nil || tr.Leader != pid || tr.PGID != 0 || tr.Tag != "" || tr.Root != 0 {
@@ -188,5 +188,35 @@ func TestReported(t *testing.T) {
 	}
 	if got[0].Status != "failed" || got[1].Status != "" || got[1].Reason != "" || !strings.Contains(got[1].Detail, "closed by someone else") {
 		t.Errorf("reported %+v", got)
+	}
+}
+
+// A registry may come from anyone's repository: its run tag finds
+// processes only if it is the watchdog's tag of the record's own run, and
+// then only this user's. Not VICTIM=1, which any process may carry, nor
+// another run's tag.
+func TestRecordedTagIsTheRunsOwn(t *testing.T) {
+	t.Parallel()
+	task := func(runID, tag string) *registry.Task {
+		return &registry.Task{Status: registry.StatusRunning, RunID: runID,
+			Supervisor: &registry.Proc{PID: 2147483646, StartTicks: 5},
+			Native:     &registry.Native{PID: 2147483640, PGID: 2147483640, StartTicks: 7, RunTag: tag}}
+	}
+	for _, c := range []struct {
+		runID, tag string
+		want       bool
+	}{
+		{"run-00000001", "WATCHDOG_RUN_ID=run-00000001", true},
+		{"run-00000001", "VICTIM=1", false},
+		{"", "VICTIM=1", false},
+		{"run-00000001", "WATCHDOG_RUN_ID=run-00000002", false},
+		{"", "WATCHDOG_RUN_ID=run-00000002", false},
+		{"x", "WATCHDOG_RUN_ID=x", false}, // not of a run id's form
+		{"run 1 ", "WATCHDOG_RUN_ID=run 1 ", false},
+	} {
+		tr := TaskTree(task(c.runID, c.tag))
+		if got := tr.Tag != ""; got != c.want || got && !tr.OwnOnly {
+			t.Errorf("run %q, tag %q: tree tag %q (own only %v); want a tag: %v", c.runID, c.tag, tr.Tag, tr.OwnOnly, c.want)
+		}
 	}
 }

@@ -89,8 +89,11 @@ func (r Recorded) Tree() *Tree {
 		tr.PGID = r.PGID
 		tr.GroupTrusted = r.PGID == r.PID // a live leader keeps its group id from being reused
 	}
-	if r.RunTag != "" && sameBoot(r.BootID) && !r.Elsewhere() {
-		tr.Tag = r.RunTag
+	if validRunTag(r.RunTag) && sameBoot(r.BootID) && !r.Elsewhere() {
+		// A registry is a file anyone's repository may bring along: its
+		// tag finds only this user's processes, and only a tag of the
+		// watchdog's own form (not VICTIM=1, which any process may carry).
+		tr.Tag, tr.OwnOnly = r.RunTag, true
 		tr.Cgroup = r.cgroup()
 	}
 	return tr
@@ -105,6 +108,21 @@ func (r Recorded) cgroup() *Cgroup {
 		return nil
 	}
 	return TaskCgroup(r.Cgroup, runID, *r.Supervisor)
+}
+
+// validRunTag: EnvRunID=ID with an id of the form run ids have (letters,
+// digits and dashes, 8 to 64 of them).
+func validRunTag(tag string) bool {
+	id, ok := strings.CutPrefix(tag, EnvRunID+"=")
+	if !ok || len(id) < 8 || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // sameBoot reports whether a recorded boot id is this boot's (or unknown).
