@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"syscall"
 	"time"
 
@@ -32,8 +34,8 @@ time no longer matches the record is never signalled.`,
 
 type killResult struct {
 	ID        string   `json:"id"`
-	Status    string   `json:"status"`
-	Reason    string   `json:"reason"`
+	Status    string   `json:"status,omitempty"`
+	Reason    string   `json:"reason,omitempty"`
 	Signalled []int    `json:"signalled"`
 	Killed    []int    `json:"killed"`
 	Stuck     []int    `json:"stuck,omitempty"`
@@ -55,17 +57,29 @@ func killAction(c *cli.Context) error {
 	if err != nil {
 		return launch.Fail(fmt.Errorf("--grace: %w", err), "")
 	}
-	store, err := openStore(c)
+	// Reading first: a registry that is not there has no task to kill, and
+	// kill must not create its directory.
+	store, err := openStoreForReading(c)
 	if err != nil {
 		return err
 	}
-	task, err := launch.Cancel(store, id)
+	var task *registry.Task
+	if _, serr := os.Lstat(store.Path); errors.Is(serr, fs.ErrNotExist) {
+		err = launch.ErrNoTask
+	} else {
+		task, err = launch.Cancel(store, id)
+	}
 	if err != nil {
 		ended, err := cancelError(store, id, err)
-		if ended != nil && c.Bool("json") {
-			// The answer is still JSON: the task and why nothing was done.
-			if werr := writeJSON(c.App.Writer, killResult{ID: id, Status: ended.Status, Reason: ended.Reason, ExitCode: ended.ExitCode,
-				Signalled: []int{}, Killed: []int{}, Error: "not running"}); werr != nil {
+		var ee *launch.ExitError
+		if c.Bool("json") && errors.As(err, &ee) && ee.Code == 1 {
+			// The answer is still JSON: the task, if any, and why nothing
+			// was done.
+			res := killResult{ID: id, Signalled: []int{}, Killed: []int{}, Error: "no such task"}
+			if ended != nil {
+				res.Status, res.Reason, res.ExitCode, res.Error = ended.Status, ended.Reason, ended.ExitCode, "not running"
+			}
+			if werr := writeJSON(c.App.Writer, res); werr != nil {
 				return werr
 			}
 		}
@@ -101,7 +115,7 @@ func cancelError(store *registry.Store, id string, err error) (*registry.Task, e
 		if old, _ := getTask(store, id); old != nil {
 			return old, notRunning(id, old) // moved to the history: it finished long ago
 		}
-		return nil, &launch.ExitError{Code: 1, Msg: fmt.Sprintf("no task %s in %s", supervise.Quote(id), store.Path), Hint: "watchdog list shows the tasks there"}
+		return nil, &launch.ExitError{Code: 1, Msg: fmt.Sprintf("no task %s in %s", supervise.Quote(id), esc(store.Path)), Hint: "watchdog list shows the tasks there"}
 	}
 	return nil, launch.AsExit(err)
 }

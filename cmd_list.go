@@ -79,7 +79,7 @@ func listAll(c *cli.Context, filter func(*registry.Task) bool) error {
 	}
 	var sections []section
 	var all []taskView
-	failed := false
+	var failures []string
 	for _, p := range paths {
 		views, err := func() ([]taskView, error) {
 			store, err := registry.OpenForReading(p)
@@ -91,7 +91,7 @@ func listAll(c *cli.Context, filter func(*registry.Task) bool) error {
 		}()
 		if err != nil {
 			fmt.Fprintf(c.App.ErrWriter, "watchdog: %s\n", esc(err.Error()))
-			failed = true
+			failures = append(failures, err.Error())
 			continue
 		}
 		for i := range views {
@@ -108,7 +108,8 @@ func listAll(c *cli.Context, filter func(*registry.Task) bool) error {
 		if err := writeJSON(w, struct {
 			Registries []string   `json:"registries"`
 			Tasks      []taskView `json:"tasks"`
-		}{paths, nonNil(all)}); err != nil {
+			Errors     []string   `json:"errors,omitempty"` // registries that could not be read
+		}{paths, nonNil(all), failures}); err != nil {
 			return err
 		}
 	case len(sections) == 0:
@@ -122,7 +123,7 @@ func listAll(c *cli.Context, filter func(*registry.Task) bool) error {
 			printList(w, s.views, colorOn(w), termWidth(w))
 		}
 	}
-	if failed {
+	if len(failures) > 0 {
 		return launch.Exit(1)
 	}
 	return nil
@@ -345,7 +346,7 @@ func getTask(store *registry.Store, id string) (*registry.Task, error) {
 		return nil, launch.Fail(err, "the entry is kept as it is; remove it with a text editor if it is garbage")
 	}
 	if t == nil {
-		return nil, &launch.ExitError{Code: 1, Msg: fmt.Sprintf("no task %s in %s", supervise.Quote(id), store.Path), Hint: "watchdog list shows the tasks there"}
+		return nil, &launch.ExitError{Code: 1, Msg: fmt.Sprintf("no task %s in %s", supervise.Quote(id), esc(store.Path)), Hint: "watchdog list shows the tasks there"}
 	}
 	return t, nil
 }

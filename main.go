@@ -127,6 +127,7 @@ func flagMessage(msg string) string {
 	flagUnknown := regexp.MustCompile(`^flag provided but not defined: -+(.*)$`)
 	flagNoValue := regexp.MustCompile(`^flag needs an argument: -+(.*)$`)
 	flagBad := regexp.MustCompile(`^invalid value "(.*)" for flag -+([^:]*): (.*)$`)
+	flagBool := regexp.MustCompile(`^invalid boolean value "(.*)" for -+([^:]*): (.*)$`)
 	opt := func(name string) string {
 		if len(name) == 1 {
 			return "-" + name
@@ -138,6 +139,9 @@ func flagMessage(msg string) string {
 	}
 	if m := flagNoValue.FindStringSubmatch(msg); m != nil {
 		return opt(m[1]) + " needs a value"
+	}
+	if m := flagBool.FindStringSubmatch(msg); m != nil {
+		return opt(m[2]) + ": invalid value " + supervise.Quote(m[1]) + " (want true or false)"
 	}
 	if m := flagBad.FindStringSubmatch(msg); m != nil {
 		value, err := strconv.Unquote(`"` + m[1] + `"`)
@@ -179,6 +183,6 @@ func openStoreWith(c *cli.Context, open func(string) (*registry.Store, error)) (
 	if err != nil {
 		return nil, launch.Fail(err, "")
 	}
-	s.Warn = func(msg string) { fmt.Fprintf(c.App.ErrWriter, "watchdog: warning: %s\n", msg) }
+	s.Warn = func(msg string) { fmt.Fprintf(c.App.ErrWriter, "watchdog: warning: %s\n", supervise.Escape(msg)) }
 	return s, nil
 }

@@ -106,6 +106,7 @@ func strerror(err error) string {
 func shimStore(m launch.Mode) *registry.Store {
 	path := registry.Path("")
 	if path == "" {
+		m.Warn("running without a record: no registry to use (HOME and XDG_STATE_HOME are not set, and no .claude/ is above the working directory)")
 		return nil
 	}
 	s, err := registry.Open(path)

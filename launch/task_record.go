@@ -126,8 +126,15 @@ func (l *life) update(change func(*registry.Task)) error {
 		if raw, ok := r.Raw(l.o.ID); !ok || t == nil || !bytes.Equal(raw, l.written.raw) {
 			var err error
 			t, err = r.Get(l.o.ID)
-			if err != nil || t == nil || t.RunID != l.runID {
-				return nil // replaced meanwhile: not ours to write
+			if err == nil && t == nil {
+				// A running entry never leaves its registry (cleanup and
+				// the history take finished ones): the file was moved or
+				// replaced under this run. Say so rather than lose it.
+				return fmt.Errorf("its entry %s is gone from %s (the registry was moved or replaced during the run)",
+					supervise.Quote(l.o.ID), supervise.Escape(l.store.Path))
+			}
+			if err != nil || t.RunID != l.runID {
+				return nil // replaced meanwhile by another run's: not ours to write
 			}
 		}
 		change(t)

@@ -96,12 +96,20 @@ func readIndex(idx string) ([]byte, error) {
 		return nil, indexError(idx, err)
 	}
 	defer syscall.Close(fd)
-	b, err := readFD(fd, st.Size, 0)
+	if st.Size > MaxIndexSize {
+		return nil, &fs.PathError{Op: "read", Path: idx, Err: errTooLarge}
+	}
+	b, err := readFD(fd, st.Size, MaxIndexSize)
 	if err != nil {
 		return nil, &fs.PathError{Op: "read", Path: idx, Err: err}
 	}
 	return b, nil
 }
+
+// MaxIndexSize bounds the index every exec reads: tens of thousands of
+// registries' paths. A larger one is refused (exec then runs without
+// adding to it), never read whole.
+const MaxIndexSize = 4 << 20
 
 func indexError(idx string, err error) error {
 	var pe *PermError
@@ -182,8 +190,12 @@ func Select(current string, known []string, all bool) []string {
 		return paths
 	}
 	for _, p := range known {
-		if !samePath(p, current) {
-			paths = append(paths, p)
+		seen := false
+		for _, q := range paths {
+			seen = seen || samePath(p, q)
+		}
+		if !seen && !samePath(p, current) {
+			paths = append(paths, p) // each file once, however the index spells it
 		}
 	}
 	return paths

@@ -53,12 +53,12 @@ func projectPath() string {
 	if err != nil {
 		return ""
 	}
-	home := ""
+	var home os.FileInfo // compared as a file: $HOME and the working directory may be spelled through different symlinks
 	if h, err := os.UserHomeDir(); err == nil && filepath.IsAbs(h) {
-		home = filepath.Clean(h)
+		home, _ = os.Stat(h)
 	}
 	for {
-		if dir == home {
+		if fi, err := os.Stat(dir); err == nil && home != nil && os.SameFile(fi, home) {
 			return ""
 		}
 		if ownDir(filepath.Join(dir, ProjectDir)) {
@@ -72,13 +72,19 @@ func projectPath() string {
 	}
 }
 
-// ownDir reports whether path is a directory (or a symlink to one) owned
-// by this user.
+// ownDir reports whether path is a directory owned by this user, or a
+// symlink this user owns to one: another user's link (in /tmp, say) must
+// not choose which of this user's directories receives the records.
 func ownDir(path string) bool {
-	fi, err := os.Stat(path)
-	if err != nil || !fi.IsDir() {
+	link, err := os.Lstat(path)
+	if err != nil || !ownedByMe(link) {
 		return false
 	}
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir() && ownedByMe(fi)
+}
+
+func ownedByMe(fi os.FileInfo) bool {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	return ok && int(st.Uid) == os.Geteuid()
 }

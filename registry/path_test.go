@@ -38,6 +38,20 @@ func TestPathRule(t *testing.T) {
 		}
 	}
 
+	// $HOME spelled through a symlink is still $HOME: its .claude is not
+	// a project's.
+	link := filepath.Join(root, "homelink")
+	if err := os.Symlink(home, link); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("HOME", link)
+	t.Setenv(EnvPath, "")
+	t.Chdir(filepath.Join(home, "x"))
+	if got := Path(""); got != user {
+		t.Errorf("in ~/x with HOME a symlink to it, Path = %s, want %s", got, user)
+	}
+	t.Setenv("HOME", home)
+
 	// A relative XDG_STATE_HOME is invalid (XDG spec): ~/.local/state.
 	t.Setenv("XDG_STATE_HOME", "rel")
 	if got, want := UserPath(), filepath.Join(home, ".local/state/watchdog/process_registry.json"); got != want {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/watchdog-run/watchdog/internal/random"
+	"github.com/watchdog-run/watchdog/supervise"
 )
 
 // DefaultPath is the registry path used when nothing else is given,
@@ -50,7 +51,11 @@ type PermError struct {
 	Hint   string
 }
 
-func (e *PermError) Error() string { return fmt.Sprintf("registry %s: %s", e.Path, e.Reason) }
+// Error names the path as human output shows values (supervise.Escape): a
+// directory name must not write to the terminal.
+func (e *PermError) Error() string {
+	return fmt.Sprintf("registry %s: %s", supervise.Escape(e.Path), e.Reason)
+}
 
 // Open checks that path is safe to use as a registry and creates its
 // directory (0700) if needed. It does not read the file.
@@ -62,7 +67,7 @@ func OpenForReading(path string) (*Store, error) { return open(path, false) }
 
 func open(path string, create bool) (*Store, error) {
 	if path == "" {
-		return nil, errors.New("registry path is empty")
+		return nil, errors.New("no registry to use: HOME and XDG_STATE_HOME are not set (or not absolute), and no .claude/ is above the working directory; name one with --registry or WATCHDOG_REGISTRY")
 	}
 	path = filepath.Clean(path)
 	dir := filepath.Dir(path)
@@ -108,7 +113,7 @@ func checkDir(dir string, create bool) error {
 	if fi.Mode().Perm()&0o022 != 0 && fi.Mode()&fs.ModeSticky == 0 {
 		return &PermError{Path: dir,
 			Reason: fmt.Sprintf("directory is group- or world-writable (%04o) without the sticky bit; anyone could replace the registry", fi.Mode().Perm()),
-			Hint:   fmt.Sprintf("chmod go-w %s, or choose another place with --registry", dir)}
+			Hint:   fmt.Sprintf("chmod go-w %s, or choose another place with --registry", supervise.Escape(dir))}
 	}
 	return nil
 }
