@@ -31,7 +31,7 @@ type row struct {
 var (
 	watchdog = flag.String("watchdog", "bin/watchdog", "watchdog binary to measure")
 	rounds   = flag.Int("rounds", 300, "rounds per wall-time comparison")
-	only     = flag.String("only", "", "comma-separated rows to run (exec, floor, exec-floor, memory, signal, registry, sweep, docker, scale, scale-small)")
+	only     = flag.String("only", "", "comma-separated rows to run (exec, floor, exec-floor, memory, signal, registry, sweep, docker, scale, scale-small, timedout)")
 	tmp      = flag.String("dir", os.TempDir(), "where the registries and scratch files go (its filesystem matters: try /dev/shm)")
 	phases   = flag.Bool("phases", false, "instead of the table: build watchdog with -tags phasetrace and print when each phase of an exec is reached, on average")
 )

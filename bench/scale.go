@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -148,4 +149,93 @@ var scaleBenches = []bench{
 
 func init() {
 	benches = append(benches, scaleBenches...)
+}
+
+// The deadline row (#13): a timed-out exec with 2,000 other processes of
+// the same user on the machine, from start to return, beyond what
+// `timeout` takes for the same command. With a cgroup the end of the tree
+// is one read of cgroup.events; the tree's containment (the fallback)
+// scans /proc. As root both are measured: the fallback as nobody, who
+// gets no cgroup.
+func benchTimedOut(wd, dir string, asNobody bool) (row, error) {
+	var cred *syscall.Credential
+	if asNobody {
+		if os.Geteuid() != 0 {
+			return row{}, fmt.Errorf("the fallback row runs as nobody: run the bench as root")
+		}
+		cred = &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}
+	}
+	// Its own scratch directory: the bench's is root's alone (0700).
+	work, err := os.MkdirTemp("", "watchdog-bench-timedout-")
+	if err != nil {
+		return row{}, err
+	}
+	defer os.RemoveAll(work)
+	os.Chmod(work, 0o755)
+	var others []*exec.Cmd
+	defer func() {
+		for _, c := range others {
+			c.Process.Kill()
+			c.Wait()
+		}
+	}()
+	for i := 0; i < scaleOthers; i++ {
+		c := exec.Command("sleep", "3600")
+		c.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGKILL}
+		if err := c.Start(); err != nil {
+			return row{}, err
+		}
+		others = append(others, c)
+	}
+	reg := filepath.Join(work, "reg") // the registry's directory must be the user's own, 0700
+	if err := os.MkdirAll(reg, 0o700); err != nil {
+		return row{}, err
+	}
+	if cred != nil {
+		os.Chown(reg, int(cred.Uid), int(cred.Gid))
+	}
+	env := append(os.Environ(), "WATCHDOG_REGISTRY="+filepath.Join(reg, "r.json"), "XDG_STATE_HOME="+reg, "HOME="+reg)
+	run := func(argv ...string) (time.Duration, error) {
+		c := exec.Command(argv[0], argv[1:]...)
+		c.Env, c.Dir = env, work
+		c.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+		start := time.Now()
+		err := c.Run()
+		d := time.Since(start)
+		if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 124 {
+			err = nil
+		}
+		return d, err
+	}
+	ours := []string{wd, "exec", "--timeout", "0.2", "--", "sleep", "10"}
+	ref := []string{"timeout", "0.2", "sleep", "10"}
+	var os_, rs []time.Duration
+	for i := 0; i < 21; i++ {
+		d1, err := run(ours...)
+		if err != nil {
+			return row{}, fmt.Errorf("watchdog exec: %v", err)
+		}
+		d2, err := run(ref...)
+		if err != nil {
+			return row{}, fmt.Errorf("timeout: %v", err)
+		}
+		os_, rs = append(os_, d1), append(rs, d2)
+	}
+	mo, mr := median(os_), median(rs)
+	extra := mo - mr
+	r := row{ours: ms(mo), ref: ms(mr), ratio: fmt.Sprintf("+%.2f ms", float64(extra.Microseconds())/1000), pass: extra <= 10*time.Millisecond}
+	if asNobody {
+		r.info, r.pass = true, false
+	}
+	return r, nil
+}
+
+func init() {
+	benches = append(benches,
+		bench{"timedout", "a timed-out `exec --timeout 0.2 -- sleep 10`, 2,000 other processes of the same user: start to return, beyond `timeout`'s (root: a cgroup)", "≤ 10 ms", func(wd, dir string) (row, error) {
+			return benchTimedOut(wd, dir, false)
+		}},
+		bench{"timedout", "(for scale) the same as another user (nobody): no cgroup, the tree's containment", "-", func(wd, dir string) (row, error) {
+			return benchTimedOut(wd, dir, true)
+		}})
 }

@@ -90,12 +90,16 @@ func NewCgroup(name string) (*Cgroup, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.Mkdir(parent, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
-		return nil, err
-	}
 	path := filepath.Join(parent, name)
-	if err := os.Mkdir(path, 0o755); err != nil {
-		return nil, err
+	err = syscall.Mkdir(path, 0o755)
+	if errors.Is(err, syscall.ENOENT) { // the first task here: make the parent
+		if err := os.Mkdir(parent, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			return nil, err
+		}
+		err = syscall.Mkdir(path, 0o755)
+	}
+	if err != nil {
+		return nil, &os.PathError{Op: "mkdir", Path: path, Err: err}
 	}
 	fd, err := unix.Open(path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -121,6 +125,24 @@ func (c *Cgroup) Populated() bool {
 		return false
 	}
 	return bytes.Contains(b, []byte("populated 1"))
+}
+
+// WaitEmpty waits up to d for the cgroup to be unpopulated, calling each
+// (reaping, for a supervisor) between looks: a process that just died of
+// a signal is out of cgroup.procs a moment before the cgroup stops
+// counting it. It reports whether the cgroup is empty.
+func (c *Cgroup) WaitEmpty(d time.Duration, each func()) bool {
+	deadline := time.Now().Add(d)
+	for c.Populated() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		if each != nil {
+			each()
+		}
+		time.Sleep(2 * time.Millisecond) // polling the kernel's count, with a deadline
+	}
+	return true
 }
 
 // Members lists the processes in the cgroup and its descendants.
@@ -223,10 +245,15 @@ func (c *Cgroup) exists() bool {
 	return err == nil
 }
 
-// Remove deletes the cgroup (and any cgroups the task made below it) once
-// it is empty. A cgroup that is already gone is not an error.
+// Remove deletes the cgroup (and any cgroups the task made below it). It
+// fails while a process is still counted in it; a cgroup that is already
+// gone is not an error.
 func (c *Cgroup) Remove() error {
 	c.closeFD()
+	err := syscall.Rmdir(c.Path) // the common case: one empty cgroup
+	if err == nil || errors.Is(err, syscall.ENOENT) {
+		return nil
+	}
 	var dirs []string
 	filepath.WalkDir(c.Path, func(p string, d os.DirEntry, err error) error {
 		if err == nil && d.IsDir() {
@@ -234,30 +261,27 @@ func (c *Cgroup) Remove() error {
 		}
 		return nil
 	})
-	var first error
-	for i := len(dirs) - 1; i >= 0; i-- {
-		err := removeEmptyCgroup(dirs[i])
-		if err != nil && first == nil {
-			first = err
-		}
+	if len(dirs) <= 1 {
+		return err // no cgroups below: still populated
 	}
-	return first
-}
-
-// removeEmptyCgroup rmdirs a cgroup; the kernel may still count a process
-// that just exited (EBUSY) for a moment, so it retries briefly.
-func removeEmptyCgroup(dir string) error {
-	deadline := time.Now().Add(time.Second)
-	for {
-		err := syscall.Rmdir(dir)
-		if err == nil || errors.Is(err, syscall.ENOENT) {
-			return nil
-		}
-		if !errors.Is(err, syscall.EBUSY) || time.Now().After(deadline) {
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if err := syscall.Rmdir(dirs[i]); err != nil && !errors.Is(err, syscall.ENOENT) {
 			return err
 		}
-		time.Sleep(5 * time.Millisecond) // polling the kernel's release, with a deadline
 	}
+	return nil
+}
+
+// RemoveWhenEmpty removes the cgroup, waiting up to d for the kernel to
+// stop counting processes that just died (calling each meanwhile). One
+// that a process survived KILL in (uninterruptible sleep) stays: sweep
+// removes it later.
+func (c *Cgroup) RemoveWhenEmpty(d time.Duration, each func()) error {
+	if c.Remove() == nil {
+		return nil
+	}
+	c.WaitEmpty(d, each)
+	return c.Remove()
 }
 
 // TaskCgroups lists the task cgroups under this process's CgroupParent.

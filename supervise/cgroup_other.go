@@ -5,18 +5,21 @@ package supervise
 import (
 	"errors"
 	"syscall"
+	"time"
 )
 
 // Cgroups are Linux's: elsewhere a task's containment is its tree.
 
 var errNoCgroups = errors.New("cgroups are a Linux feature")
 
-func CgroupParent() (string, error)                      { return "", errNoCgroups }
-func NewCgroup(name string) (*Cgroup, error)             { return nil, errNoCgroups }
-func TaskCgroups() ([]string, error)                     { return nil, nil }
-func (c *Cgroup) closeFD()                               {}
-func (c *Cgroup) Populated() bool                        { return false }
-func (c *Cgroup) Members() ([]int, error)                { return nil, nil }
-func (c *Cgroup) Signal(sig syscall.Signal) (int, error) { return 0, nil }
-func (c *Cgroup) Kill() error                            { return nil }
-func (c *Cgroup) Remove() error                          { return nil }
+func CgroupParent() (string, error)                                  { return "", errNoCgroups }
+func NewCgroup(name string) (*Cgroup, error)                         { return nil, errNoCgroups }
+func TaskCgroups() ([]string, error)                                 { return nil, nil }
+func (c *Cgroup) closeFD()                                           {}
+func (c *Cgroup) WaitEmpty(d time.Duration, each func()) bool        { return true }
+func (c *Cgroup) Populated() bool                                    { return false }
+func (c *Cgroup) Members() ([]int, error)                            { return nil, nil }
+func (c *Cgroup) Signal(sig syscall.Signal) (int, error)             { return 0, nil }
+func (c *Cgroup) Kill() error                                        { return nil }
+func (c *Cgroup) RemoveWhenEmpty(d time.Duration, each func()) error { return nil }
+func (c *Cgroup) Remove() error                                      { return nil }

@@ -99,8 +99,8 @@ func EndTree(t *Tree, sig syscall.Signal, grace time.Duration) (EndReport, error
 // removeCgroup removes the tree's cgroup once nothing is in it: its
 // supervisor, if it lives, would have, and if it is dead nobody else will.
 func (t *Tree) removeCgroup() {
-	if t.Cgroup != nil && !t.Cgroup.Populated() {
-		_ = t.Cgroup.Remove()
+	if t.Cgroup != nil {
+		_ = t.Cgroup.RemoveWhenEmpty(time.Second, nil)
 	}
 }
 

@@ -250,8 +250,8 @@ func (s *Supervisor) dropCgroup() {
 // process survived KILL in (uninterruptible sleep) stays, and sweep
 // removes it later.
 func (s *Supervisor) removeCgroup() {
-	if s.cg != nil && !s.cg.Populated() {
-		_ = s.cg.Remove()
+	if s.cg != nil {
+		_ = s.cg.RemoveWhenEmpty(time.Second, func() { s.reap(false) })
 	}
 }
 
