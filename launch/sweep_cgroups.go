@@ -2,7 +2,9 @@ package launch
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/watchdog-run/watchdog/supervise"
 )
@@ -33,15 +35,19 @@ func sweepCgroups(c *census, o SweepOptions, rep *SweepReport) []SweepEvent {
 	var evs []SweepEvent
 	for _, p := range paths {
 		run, sup, _ := supervise.ParseCgroupName(filepath.Base(p))
-		if acted[run] || sup.Liveness() != supervise.Gone {
-			continue // done above; alive, or not ours to judge
-		}
 		cg := supervise.OpenCgroup(p)
 		if !cg.Populated() {
-			if !o.DryRun {
-				_ = cg.Remove() // an empty cgroup its supervisor did not live to remove
+			// Empty: nothing can enter it again but a process created into
+			// it, which happens just after it is made. One empty for a
+			// minute is a leftover, whoever made it (a supervisor that died,
+			// or one of a PID namespace that is gone).
+			if !o.DryRun && emptyFor(p, time.Minute) {
+				_ = cg.Remove()
 			}
 			continue
+		}
+		if acted[run] || sup.Liveness() != supervise.Gone {
+			continue // done above; alive, or not ours to judge
 		}
 		if !c.complete || c.runs[run] || c.knowsNow(run) {
 			continue // recorded: for its registry's sweep
@@ -55,4 +61,12 @@ func sweepCgroups(c *census, o SweepOptions, rep *SweepReport) []SweepEvent {
 		evs = append(evs, ev)
 	}
 	return evs
+}
+
+// emptyFor: the cgroup directory was made more than d ago. Only the
+// start of its command creates a process into it, just after it is made;
+// later, once empty, it stays empty.
+func emptyFor(path string, d time.Duration) bool {
+	fi, err := os.Stat(path)
+	return err == nil && time.Since(fi.ModTime()) > d
 }
