@@ -29,9 +29,17 @@ killed after the grace; with --preserve-status the command's own even on
 timeout; 125 if the watchdog failed; 126 if COMMAND cannot be executed; 127
 if it is not found. A command killed by a signal is reported as that signal.
 
-The command has no controlling terminal: a program that prompts on /dev/tty
-fails at once instead of hanging. Use --foreground for interactive programs
-(then only the command itself is signalled at the deadline).`,
+The command runs in a session of its own, without a controlling terminal:
+opening /dev/tty fails at once (a password prompt there fails instead of
+hanging); a program reading a terminal on its stdin still reads it. Use
+--foreground for interactive programs (then only the command itself is
+signalled at the deadline).
+
+As root, or in a delegated cgroup v2 subtree (systemd-run --user --scope -p
+Delegate=yes), the task gets a cgroup of its own: every process it starts is
+in it, and --memory, --cpus and --pids cap the whole task (where no cgroup
+can be made they are refused, exit 125). An OOM kill is recorded (reason
+oom), with the task's peak memory and CPU time.`,
 	Flags: []cli.Flag{
 		&cli.StringFlag{Name: "id", Usage: "task `ID` (1-64 of A-Z a-z 0-9 . _ -); generated if not given"},
 		&cli.StringFlag{Name: "timeout", Aliases: []string{"t"}, Usage: "deadline `DURATION`; 0 for none", Value: "0", EnvVars: []string{launch.EnvTimeout}},
@@ -42,6 +50,9 @@ fails at once instead of hanging. Use --foreground for interactive programs
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "say on stderr when a signal is sent"},
 		&cli.StringSliceFlag{Name: "label", Aliases: []string{"l"}, Usage: "record a `KEY=VALUE` label (repeatable)"},
 		&cli.BoolFlag{Name: "keep-descendants", Usage: "leave processes the command left behind running; they are marked kept and no sweep ends them"},
+		&cli.StringFlag{Name: "memory", Usage: "memory limit `SIZE` of the whole task (512m, 2g; no swap on top); needs a cgroup"},
+		&cli.StringFlag{Name: "cpus", Usage: "CPU limit: `N` CPUs' worth of time (0.5, 2); needs a cgroup"},
+		&cli.StringFlag{Name: "pids", Usage: "at most `N` processes and threads in the task; needs a cgroup"},
 		registryFlag,
 	},
 	OnUsageError: usageError,
@@ -78,7 +89,39 @@ func parseExecOptions(c *cli.Context) (*launch.Options, error) {
 	if o.Labels, err = launch.ParseLabels(c.StringSlice("label")); err != nil {
 		return nil, launch.Fail(err, "")
 	}
+	if err := parseLimits(c, o); err != nil {
+		return nil, err
+	}
 	return o, nil
+}
+
+// parseLimits reads --memory, --cpus and --pids into o.Limits, and as
+// given into o.LimitsGiven for the record.
+func parseLimits(c *cli.Context, o *launch.Options) error {
+	given := map[string]string{}
+	var err error
+	if v := c.String("memory"); c.IsSet("memory") {
+		if o.Limits.Memory, err = supervise.ParseSize(v); err != nil {
+			return launch.Fail(fmt.Errorf("--memory: %w", err), "")
+		}
+		given["memory"] = v
+	}
+	if v := c.String("cpus"); c.IsSet("cpus") {
+		if o.Limits.CPUs, err = supervise.ParseCPUs(v); err != nil {
+			return launch.Fail(fmt.Errorf("--cpus: %w", err), "")
+		}
+		given["cpu"] = v
+	}
+	if v := c.String("pids"); c.IsSet("pids") {
+		if o.Limits.PIDs, err = supervise.ParsePIDs(v); err != nil {
+			return launch.Fail(fmt.Errorf("--pids: %w", err), "")
+		}
+		given["pids"] = v
+	}
+	if len(given) > 0 {
+		o.LimitsGiven = given
+	}
+	return nil
 }
 
 func execAction(c *cli.Context) error {

@@ -263,6 +263,9 @@ func cpuCol(v taskView) string {
 }
 
 func memCol(v taskView) string {
+	if !v.measured && v.PeakMemoryBytes > 0 {
+		return humanBytes(v.PeakMemoryBytes) // a finished task's peak, from its cgroup
+	}
 	if !v.measured {
 		return "-"
 	}
@@ -413,6 +416,18 @@ func printCheck(w io.Writer, v taskView, t *registry.Task, color bool) {
 			p("containment", "tree (group, descent and run tag)")
 		}
 	}
+	if len(v.ResourceLimits) > 0 {
+		var parts []string
+		for _, k := range []string{"memory", "cpu", "pids"} {
+			if x, ok := v.ResourceLimits[k]; ok {
+				parts = append(parts, k+" "+x)
+			}
+		}
+		p("limits", "%s", strings.Join(parts, ", "))
+	}
+	if used := usageLine(v); used != "" {
+		p("used", "%s", used)
+	}
 	if v.Status == registry.StatusRunning && v.Mode == registry.ModeNative {
 		p("tree", "%d live process(es), CPU %.1f%%, memory %s", v.ProcessCount, v.CPUPercent, humanBytes(v.MemoryBytes))
 		for _, pr := range v.Processes {
@@ -440,6 +455,22 @@ func printCheck(w io.Writer, v taskView, t *registry.Task, color bool) {
 	if v.Error != "" {
 		p("error", "%s", v.Error)
 	}
+}
+
+// usageLine is what a finished task used, from its cgroup: "" if nothing
+// was recorded.
+func usageLine(v taskView) string {
+	var parts []string
+	if v.PeakMemoryBytes > 0 {
+		parts = append(parts, "peak memory "+humanBytes(v.PeakMemoryBytes))
+	}
+	if v.CPUSeconds > 0 {
+		parts = append(parts, fmt.Sprintf("CPU %.2fs", v.CPUSeconds))
+	}
+	if v.OOMKills > 0 {
+		parts = append(parts, fmt.Sprintf("%d process(es) ended by the OOM killer", v.OOMKills))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func statusLine(v taskView) string {
@@ -527,7 +558,7 @@ var statsCommand = &cli.Command{
 		if st.Other > 0 {
 			fmt.Fprintf(w, "other      %d\n", st.Other)
 		}
-		for _, reason := range []string{registry.ReasonExited, registry.ReasonSignaled, registry.ReasonTimeout, registry.ReasonOrphaned, registry.ReasonLost, registry.ReasonStartErr} {
+		for _, reason := range []string{registry.ReasonExited, registry.ReasonSignaled, registry.ReasonTimeout, registry.ReasonOOM, registry.ReasonOrphaned, registry.ReasonLost, registry.ReasonStartErr} {
 			if n := st.Reasons[reason]; n > 0 {
 				fmt.Fprintf(w, "  failed (%s) %d\n", reason, n)
 			}

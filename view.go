@@ -33,6 +33,10 @@ type taskView struct {
 	PGID              int               `json:"pgid,omitempty"`
 	Containment       string            `json:"containment,omitempty"` // native: cgroup or tree
 	Cgroup            string            `json:"cgroup,omitempty"`
+	ResourceLimits    map[string]string `json:"resource_limits,omitempty"`
+	OOMKills          int               `json:"oom_kills,omitempty"`
+	PeakMemoryBytes   int64             `json:"peak_memory_bytes,omitempty"`
+	CPUSeconds        float64           `json:"cpu_seconds,omitempty"`
 	ContainerID       string            `json:"container_id,omitempty"`
 	ContainerName     string            `json:"container_name,omitempty"`
 	StartedAt         string            `json:"started_at,omitempty"`
@@ -128,7 +132,9 @@ func newView(id string, t *registry.Task, snap *snapshot, withProcs bool) taskVi
 	if n := t.Native; n != nil {
 		v.PID, v.PGID = n.PID, n.PGID
 		v.Containment, v.Cgroup = n.Containment(), n.Cgroup
+		v.ResourceLimits = n.ResourceLimits
 	}
+	v.OOMKills, v.PeakMemoryBytes, v.CPUSeconds = t.OOMKills, t.PeakMemoryBytes, t.CPUSeconds
 	if d := t.Docker; d != nil {
 		v.ContainerID, v.ContainerName = d.ContainerID, d.ContainerName
 	}

@@ -26,6 +26,10 @@ type Options struct {
 	Foreground      bool
 	Verbose         bool
 	KeepDescendants bool
+	// Limits cap the task through its own cgroup (native tasks);
+	// LimitsGiven records them as typed ("memory": "512m").
+	Limits      supervise.Limits
+	LimitsGiven map[string]string
 }
 
 // Mode is how a run behaves beyond its options.
@@ -152,6 +156,10 @@ type life struct {
 // task starts unrecorded. A non-nil result ends the run before anything
 // ran: the id was refused or the registry failed.
 func (l *life) start(prepErr error) *ExitError {
+	var refused notStarted
+	if errors.As(prepErr, &refused) {
+		return refused.ExitError // nothing ran: nothing to record
+	}
 	var err error
 	if l.store != nil {
 		err = l.store.Update(func(r *registry.Registry) error {
@@ -231,3 +239,7 @@ func (l *life) unfinished(err error) *ExitError {
 	}
 	return startExit(err, l.m)
 }
+
+// notStarted is a Prepare failure that stops the run before anything is
+// recorded, as a bad option does: a limit that cannot be applied here.
+type notStarted struct{ *ExitError }

@@ -39,7 +39,10 @@ func (n *native) Prepare() error {
 		}
 	}
 	keep := keepDescendants(n.o, n.m)
-	n.cgroup = n.newCgroup(keep)
+	var err error
+	if n.cgroup, err = n.newCgroup(keep); err != nil {
+		return err
+	}
 	var verbose io.Writer
 	if n.o.Verbose {
 		verbose = n.m.Stderr
@@ -70,7 +73,8 @@ func (n *native) Prepare() error {
 				n.record(res)
 			}
 		},
-		Cgroup: n.cgroup,
+		Cgroup:         n.cgroup,
+		CgroupRequired: n.o.Limits.Any(),
 	})
 	return nil
 }
@@ -80,15 +84,32 @@ func (n *native) Prepare() error {
 // run that keeps what its command leaves (--keep-descendants, the drop-in)
 // nor a foreground one. Where none can be made the containment is the
 // tree, as everywhere before cgroups (the record says which).
-func (n *native) newCgroup(keep bool) *supervise.Cgroup {
+//
+// Limits need the cgroup: without one, or when a limit cannot be set in it,
+// the run stops before anything starts (125), never silently unlimited.
+func (n *native) newCgroup(keep bool) (*supervise.Cgroup, error) {
+	limits := n.o.Limits
 	if keep || n.o.Foreground || n.m.Coreutils {
-		return nil
+		if limits.Any() {
+			return nil, notStarted{Failf("run without --keep-descendants and --foreground", "--memory, --cpus and --pids need the task's own cgroup, which a run that keeps what its command leaves or runs in the foreground does not get")}
+		}
+		return nil, nil
 	}
 	cg, err := supervise.NewCgroup(supervise.CgroupName(n.runID, supervise.SelfID(false)))
 	if err != nil {
-		return nil
+		if limits.Any() {
+			return nil, notStarted{Failf("run as root, or in a delegated cgroup: systemd-run --user --scope -p Delegate=yes watchdog exec ...",
+				"--memory, --cpus and --pids need the task's own cgroup, and none can be made here: %v", err)}
+		}
+		return nil, nil // the tree's containment
 	}
-	return cg
+	if limits.Any() {
+		if err := cg.SetLimits(limits); err != nil {
+			_ = cg.Remove()
+			return nil, notStarted{Failf("", "cannot apply %v", err)}
+		}
+	}
+	return cg, nil
 }
 
 // Start forks the command in its new session, with its tags.
@@ -120,6 +141,7 @@ func (n *native) Record(t *registry.Task) {
 		RunTag:     n.tag,
 		Cgroup:     st.Cgroup,
 	}
+	t.Native.ResourceLimits = n.o.LimitsGiven
 	if !st.Deadline.IsZero() {
 		t.Deadline = registry.FormatTime(st.Deadline)
 	}

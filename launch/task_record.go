@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"syscall"
 	"time"
@@ -157,6 +158,9 @@ func ApplyEnd(t *registry.Task, res supervise.Result) {
 	if t.CompletedAt == "" {
 		t.CompletedAt = registry.FormatTime(time.Now())
 	}
+	u := res.Usage
+	t.OOMKills, t.PeakMemoryBytes = u.OOMKills, u.PeakMemory
+	t.CPUSeconds = math.Round(u.CPUSeconds*1000) / 1000
 	if t.Status != registry.StatusRunning {
 		return
 	}
@@ -168,6 +172,8 @@ func endStatus(res supervise.Result) (status, reason string) {
 	switch {
 	case res.TimedOut:
 		return registry.StatusFailed, registry.ReasonTimeout
+	case res.Usage.OOMKills > 0 && (res.Signal != 0 || res.CommandCode != 0):
+		return registry.StatusFailed, registry.ReasonOOM // it failed, and the OOM killer is why
 	case res.Signal != 0:
 		return registry.StatusFailed, registry.ReasonSignaled
 	case res.CommandCode == 0:

@@ -25,6 +25,7 @@ const (
 	ReasonKilled   = "killed"   // ended by `watchdog kill`
 	ReasonOrphaned = "orphaned" // its supervisor died; sweep ended it
 	ReasonLost     = "lost"     // its processes vanished without a supervisor to record why
+	ReasonOOM      = "oom"      // it failed after the kernel's OOM killer ended processes under its --memory
 	ReasonStartErr = "start-failed"
 )
 
@@ -63,6 +64,12 @@ type Task struct {
 	// KeepDescendants: what the command leaves behind is kept on purpose
 	// (--keep-descendants, the timeout drop-in); no sweep ends it.
 	KeepDescendants bool `json:"keep_descendants,omitempty"`
+	// What the whole task used, from its cgroup, recorded at its end:
+	// processes the OOM killer ended under its --memory, its peak memory
+	// (where a memory controller counted it) and its CPU time.
+	OOMKills        int     `json:"oom_kills,omitempty"`
+	PeakMemoryBytes int64   `json:"peak_memory_bytes,omitempty"`
+	CPUSeconds      float64 `json:"cpu_seconds,omitempty"`
 
 	extra map[string]json.RawMessage
 }
@@ -82,6 +89,9 @@ type Native struct {
 	// hierarchy) when its containment is a cgroup; empty when it is the
 	// tree (subreaper, group and run tag).
 	Cgroup string `json:"cgroup,omitempty"`
+	// ResourceLimits are the task's --memory, --cpus and --pids as given,
+	// as docker tasks record theirs.
+	ResourceLimits map[string]string `json:"resource_limits,omitempty"`
 
 	extra map[string]json.RawMessage
 }

@@ -10,8 +10,11 @@ import (
 // Cgroup is one task's cgroup (Linux, cgroup v2; cgroup_linux.go). Where
 // none can be made, a task has none and its containment is the tree.
 type Cgroup struct {
-	Path string // the directory in the cgroup2 filesystem
-	fd   int    // the directory opened for CLONE_INTO_CGROUP; -1 once closed
+	Path string   // the directory in the cgroup2 filesystem
+	fd   int      // the directory opened for CLONE_INTO_CGROUP; -1 once closed
+	v1   []string // cgroups of the same name on v1 hierarchies, for limits (hybrid machines)
+	// pidsMax sets a v1 pids limit once the supervisor is out (limits_linux.go).
+	pidsMax func() error
 }
 
 // OpenCgroup is a recorded task's cgroup, for sweep, kill and list.

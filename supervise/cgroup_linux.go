@@ -252,7 +252,7 @@ func (c *Cgroup) Remove() error {
 	c.closeFD()
 	err := syscall.Rmdir(c.Path) // the common case: one empty cgroup
 	if err == nil || errors.Is(err, syscall.ENOENT) {
-		return nil
+		return c.removeV1()
 	}
 	var dirs []string
 	filepath.WalkDir(c.Path, func(p string, d os.DirEntry, err error) error {
@@ -269,7 +269,7 @@ func (c *Cgroup) Remove() error {
 			return err
 		}
 	}
-	return nil
+	return c.removeV1()
 }
 
 // RemoveWhenEmpty removes the cgroup, waiting up to d for the kernel to

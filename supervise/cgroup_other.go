@@ -23,3 +23,16 @@ func (c *Cgroup) Signal(sig syscall.Signal) (int, error)             { return 0,
 func (c *Cgroup) Kill() error                                        { return nil }
 func (c *Cgroup) RemoveWhenEmpty(d time.Duration, each func()) error { return nil }
 func (c *Cgroup) Remove() error                                      { return nil }
+
+// Usage is what a task used; there is nothing to read without cgroups.
+type Usage struct {
+	OOMKills   int
+	PeakMemory int64
+	CPUSeconds float64
+}
+
+func (c *Cgroup) SetLimits(l Limits) error { return ErrNoLimits }
+func (c *Cgroup) Usage() Usage             { return Usage{} }
+func (c *Cgroup) enterV1() (leave func() error, err error) {
+	return func() error { return nil }, nil
+}

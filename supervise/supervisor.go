@@ -70,6 +70,9 @@ type Config struct {
 	// command cannot be created in it, the run goes on without it (Started
 	// says which).
 	Cgroup *Cgroup
+	// CgroupRequired: the run has limits in its cgroup (SetLimits), so it
+	// must not go on without it.
+	CgroupRequired bool
 }
 
 // Started identifies the started command.
@@ -106,6 +109,9 @@ type Result struct {
 	Leftovers int
 	// Stuck lists processes that survived KILL (uninterruptible sleep).
 	Stuck []ProcStat
+	// Usage is what the whole task used, from its cgroup (zero without
+	// one): the OOM kills under its memory limit, peak memory, CPU time.
+	Usage Usage
 }
 
 // Supervisor runs one command. Call Start, then Wait (or Abort).
@@ -158,8 +164,24 @@ func (s *Supervisor) Start() (Started, error) {
 		spec.CgroupFD = cg.FD()
 	}
 	phase.Mark("fork")
+	leave := func() error { return nil }
+	if s.cg != nil {
+		var err error
+		if leave, err = s.cg.enterV1(); err != nil {
+			s.Close()
+			return Started{}, err
+		}
+	}
 	p, err := Start(spec)
-	if err != nil && s.cg != nil {
+	if lerr := leave(); lerr != nil && err == nil {
+		// A limit is not in place: the command must not run without it.
+		_ = syscall.Kill(p.PID, syscall.SIGKILL) // our unreaped child
+		var ws syscall.WaitStatus
+		_, _ = syscall.Wait4(p.PID, &ws, 0, nil)
+		s.Close()
+		return Started{}, lerr
+	}
+	if err != nil && s.cg != nil && !s.cfg.CgroupRequired {
 		// No clone3 into a cgroup here (an old kernel, a cgroup the kernel
 		// will not take a process into), or the command cannot run at all:
 		// once more without the cgroup tells which, and runs it with the
@@ -311,6 +333,9 @@ func (s *Supervisor) Wait() Result {
 	s.commandEnded(&res)
 	if !s.cfg.KeepDescendants && !s.cfg.Foreground {
 		res.Leftovers, res.Stuck = s.endLeftovers(killC)
+	}
+	if s.cg != nil {
+		res.Usage = s.cg.Usage()
 	}
 	s.removeCgroup()
 	res.ExitCode, res.Reraise = exitStatus(s.status, res.TimedOut, s.cfg.PreserveStatus)
