@@ -78,7 +78,7 @@ func parseExecOptions(c *cli.Context) (*launch.Options, error) {
 	}
 	var err error
 	if o.Timeout, err = supervise.ParseDuration(c.String("timeout")); err != nil {
-		return nil, launch.Fail(fmt.Errorf("--timeout: %w", err), "")
+		return nil, launch.Fail(fmt.Errorf("%s: %w", launch.TimeoutSource(c.String("timeout")), err), "")
 	}
 	if o.KillAfter, err = supervise.ParseDuration(c.String("kill-after")); err != nil {
 		return nil, launch.Fail(fmt.Errorf("--kill-after: %w", err), "")

@@ -20,3 +20,13 @@ func DropEmptyEnv() {
 		}
 	}
 }
+
+// TimeoutSource names where a --timeout value came from, for its error
+// message: the option, or WATCHDOG_TIMEOUT standing in for it (a value the
+// environment holds too is taken to be the environment's).
+func TimeoutSource(value string) string {
+	if v := os.Getenv(EnvTimeout); v != "" && v == value {
+		return EnvTimeout + " (--timeout)"
+	}
+	return "--timeout"
+}

@@ -424,6 +424,12 @@ func TestDockerRefusals(t *testing.T) {
 	if r.code != 125 || !strings.Contains(r.stderr, "is not present on the Docker engine") {
 		t.Errorf("missing image: %d %q", r.code, r.stderr)
 	}
+	// -t is docker run's --tty: "docker-run -t 10m IMAGE" reads 10m as the
+	// image, and the hint says what happened.
+	r = wd(t, reg, "", nil, "docker-run", "--id", "c-tty", "-t", "10m", testImage)
+	if r.code != 125 || !strings.Contains(r.stderr, "hint: -t is --tty in docker-run, as in docker run; the deadline is --timeout") {
+		t.Errorf("-t 10m: %d %q", r.code, r.stderr)
+	}
 	cmd, _, _ := startBackground(t, reg, "--id", "c-taken", "--timeout", "1m", testImage, "-hang")
 	r = wd(t, reg, "", nil, "docker-run", "--id", "other", "--name", "dev-task-c-taken", testImage)
 	if r.code != 125 || !strings.Contains(r.stderr, "already exists") {

@@ -173,7 +173,7 @@ func parseRun(c *cli.Context) (*launch.Options, container.Options, error) {
 	}
 	var err error
 	if o.Timeout, err = supervise.ParseDuration(c.String("timeout")); err != nil {
-		return nil, co, launch.Fail(fmt.Errorf("--timeout: %w", err), "")
+		return nil, co, launch.Fail(fmt.Errorf("%s: %w", launch.TimeoutSource(c.String("timeout")), err), "")
 	}
 	if o.KillAfter, err = supervise.ParseDuration(c.String("kill-after")); err != nil {
 		return nil, co, launch.Fail(fmt.Errorf("--kill-after: %w", err), "")

@@ -142,8 +142,13 @@ func (r *Runner) Prepare() error {
 	o, ctx := r.o, r.ctx
 	if _, err := r.cli.ImageInspect(ctx, o.Image); err != nil {
 		if client.IsErrNotFound(err) {
+			hint := "pull or build it first (docker pull " + o.Image + "); docker-run never pulls"
+			if _, derr := supervise.ParseDuration(o.Image); derr == nil && o.TTY {
+				// docker-run -t 10m IMAGE: -t is docker run's --tty here.
+				hint = "-t is --tty in docker-run, as in docker run; the deadline is --timeout (docker-run --timeout " + o.Image + " IMAGE ...)"
+			}
 			return &launch.ExitError{Code: 125, Msg: fmt.Sprintf("image %s is not present on the Docker engine", supervise.Quote(o.Image)),
-				Hint: "pull or build it first (docker pull " + o.Image + "); docker-run never pulls"}
+				Hint: hint}
 		}
 		return launch.Failf("", "inspect image %s: %v", supervise.Quote(o.Image), err)
 	}
