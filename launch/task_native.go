@@ -3,6 +3,7 @@ package launch
 import (
 	"io"
 	"os"
+	"time"
 
 	"github.com/watchdog-run/watchdog/registry"
 	"github.com/watchdog-run/watchdog/supervise"
@@ -116,7 +117,7 @@ func (n *native) newCgroup(keep bool) (*supervise.Cgroup, error) {
 func (n *native) Start() error {
 	_, err := n.sup.Start()
 	if err != nil && n.cgroup != nil {
-		_ = n.cgroup.Remove() // nothing started in it
+		_ = n.cgroup.RemoveWhenEmpty(time.Second, nil) // nothing runs in it
 	}
 	return err
 }
@@ -157,7 +158,7 @@ func (n *native) Abort() {
 	if n.sup != nil {
 		n.sup.Abort()
 	}
-	if n.cgroup != nil && !n.cgroup.Populated() {
-		_ = n.cgroup.Remove() // made by Prepare, perhaps never used
+	if n.cgroup != nil {
+		_ = n.cgroup.RemoveWhenEmpty(time.Second, nil) // made by Prepare, perhaps never used
 	}
 }

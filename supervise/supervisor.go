@@ -263,7 +263,7 @@ func (s *Supervisor) Abort() {
 // dropCgroup gives up the task's cgroup before anything runs in it.
 func (s *Supervisor) dropCgroup() {
 	if s.cg != nil {
-		_ = s.cg.Remove()
+		_ = s.cg.RemoveWhenEmpty(time.Second, nil) // a child that failed to exec may still be counted
 		s.cg = nil
 	}
 }
