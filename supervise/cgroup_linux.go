@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -33,8 +34,8 @@ import (
 // cgroup2Mount is where the cgroup v2 hierarchy is mounted: /sys/fs/cgroup
 // on a pure v2 system, /sys/fs/cgroup/unified on a hybrid one (v1
 // controllers beside it); "" if neither. Two statfs calls, not a read of
-// mountinfo: exec asks on every start.
-func cgroup2Mount() string {
+// mountinfo, once per process.
+var cgroup2Mount = sync.OnceValue(func() string {
 	for _, dir := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified"} {
 		var st unix.Statfs_t
 		if unix.Statfs(dir, &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
@@ -42,7 +43,7 @@ func cgroup2Mount() string {
 		}
 	}
 	return ""
-}
+})
 
 // ownCgroup is this process's cgroup v2 path ("/..."), "" if unknown.
 func ownCgroup() string {
