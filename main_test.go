@@ -50,7 +50,23 @@ type cleanupAfter struct {
 
 func (c cleanupAfter) Run() int {
 	defer c.done()
+	defer removeTestCgroups(time.Now())
 	return c.m.Run()
+}
+
+// removeTestCgroups removes the empty task cgroups made since start: those
+// of supervisors in the private PID namespaces the tests start are no
+// one's to remove once the namespace is gone (sweep would, after a minute).
+func removeTestCgroups(start time.Time) {
+	paths, _ := supervise.TaskCgroups()
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err == nil && fi.ModTime().After(start) {
+			cg := supervise.OpenCgroup(p)
+			if !cg.Populated() {
+				_ = cg.Remove()
+			}
+		}
+	}
 }
 
 // installFaults arms the test-only fault points: WATCHDOG_TEST_FAULT names a
