@@ -15,6 +15,9 @@ type Cgroup struct {
 	v1   []string // cgroups of the same name on v1 hierarchies, for limits (hybrid machines)
 	// pidsMax sets a v1 pids limit once the supervisor is out (limits_linux.go).
 	pidsMax func() error
+	// made: this process made it (NewCgroup), so its v1 cgroups are v1;
+	// one read from a record or found by sweep may have any.
+	made bool
 }
 
 // OpenCgroup is a recorded task's cgroup, for sweep, kill and list.

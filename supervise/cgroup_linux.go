@@ -107,7 +107,7 @@ func NewCgroup(name string) (*Cgroup, error) {
 		syscall.Rmdir(path)
 		return nil, err
 	}
-	return &Cgroup{Path: path, fd: fd}, nil
+	return &Cgroup{Path: path, fd: fd, made: true}, nil
 }
 
 // closeFD drops the descriptor once the command is started.

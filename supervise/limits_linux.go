@@ -238,7 +238,7 @@ func v1CgroupOf(own []byte, name string) string {
 // record or found by sweep) the ones of its name in every hierarchy.
 func (c *Cgroup) removeV1() error {
 	dirs := c.v1
-	if c.fd < 0 && len(dirs) == 0 { // not made by this process: look for them
+	if !c.made { // read from a record or found by sweep: look for them
 		for _, ctrl := range limitControllers {
 			if m := v1Mount(ctrl); m != "" {
 				dirs = append(dirs, filepath.Join(m, "watchdog", filepath.Base(c.Path)))
