@@ -124,8 +124,11 @@ func printSweep(stdout, stderr io.Writer, rep launch.SweepReport, asJSON, stampe
 	for _, ev := range rep.Actions {
 		var b strings.Builder
 		who := ev.ID
-		if who == "" {
+		switch {
+		case who == "" && ev.RunID != "":
 			who = "run " + ev.RunID
+		case who == "":
+			who = ev.Action // a cgroup no registry records
 		}
 		verb := "ended"
 		if ev.DryRun {

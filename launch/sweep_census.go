@@ -3,6 +3,8 @@ package launch
 import (
 	"os"
 
+	"github.com/watchdog-run/watchdog/supervise"
+
 	"github.com/watchdog-run/watchdog/registry"
 )
 
@@ -76,4 +78,26 @@ func readRegistry(path string) (*registry.Registry, error) {
 		return nil, err
 	}
 	return s.ReadWithHistory()
+}
+
+// knowsKey reports whether a registry records, or records now, the run
+// whose key (supervise.RunKey) names a cgroup.
+func (c *census) knowsKey(key string) bool {
+	for run := range c.runs {
+		if supervise.RunKey(run) == key {
+			return true
+		}
+	}
+	for _, p := range c.paths {
+		r, err := readRegistry(p)
+		if err != nil {
+			return true // cannot tell: the run may be there
+		}
+		for _, id := range r.IDs() {
+			if _, run, ok := r.Peek(id); ok && run != "" && supervise.RunKey(run) == key {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/watchdog-run/watchdog/supervise"
@@ -26,34 +27,43 @@ func sweepCgroups(c *census, o SweepOptions, rep *SweepReport) []SweepEvent {
 		rep.Errors = append(rep.Errors, fmt.Sprintf("list task cgroups: %v", err))
 		return nil
 	}
-	acted := map[string]bool{} // runs the registries' and the tag's sweeps took care of
+	acted := map[string]bool{} // keys of the runs the registries' and the tag's sweeps took care of
 	for _, ev := range rep.Actions {
 		if ev.RunID != "" && ev.Error == "" {
-			acted[ev.RunID] = true
+			acted[supervise.RunKey(ev.RunID)] = true
+		}
+	}
+	// A v1 cgroup (limits on a hybrid machine) whose v2 cgroup is gone
+	// was held by a process when its task ended; once empty it goes.
+	for _, p := range supervise.OrphanV1Cgroups() {
+		if !o.DryRun && emptyFor(p, time.Minute) {
+			_ = syscall.Rmdir(p) // fails while a process is still in it
 		}
 	}
 	var evs []SweepEvent
 	for _, p := range paths {
-		run, sup, _ := supervise.ParseCgroupName(filepath.Base(p))
+		key, sup, _ := supervise.ParseCgroupName(filepath.Base(p))
 		cg := supervise.OpenCgroup(p)
+		live := sup.Liveness()
 		if !cg.Populated() {
-			// Empty: nothing can enter it again but a process created into
-			// it, which happens just after it is made. One empty for a
-			// minute is a leftover, whoever made it (a supervisor that died,
-			// or one of a PID namespace that is gone).
-			if !o.DryRun && emptyFor(p, time.Minute) {
+			// Empty: nothing can enter it again but the command created
+			// into it, just after it is made. One empty for a minute whose
+			// supervisor is not alive here is a leftover (a supervisor that
+			// died, or one of a PID namespace that is gone). A live
+			// supervisor's may still be waiting for the registry's lock.
+			if !o.DryRun && live != supervise.Alive && emptyFor(p, time.Minute) {
 				_ = cg.Remove()
 			}
 			continue
 		}
-		if acted[run] || sup.Liveness() != supervise.Gone {
+		if acted[key] || live != supervise.Gone {
 			continue // done above; alive, or not ours to judge
 		}
-		if !c.complete || c.runs[run] || c.knowsNow(run) {
+		if !c.complete || c.knowsKey(key) {
 			continue // recorded: for its registry's sweep
 		}
-		ev := SweepEvent{Action: "cgroup", RunID: run, DryRun: o.DryRun,
-			Detail: fmt.Sprintf("processes of run %s outlived supervisor %d in cgroup %s", run, sup.PID, p),
+		ev := SweepEvent{Action: "cgroup", DryRun: o.DryRun,
+			Detail: fmt.Sprintf("processes outlived supervisor %d in cgroup %s, and no registry records its run", sup.PID, p),
 			tree:   &supervise.Tree{Cgroup: cg}}
 		if !o.DryRun {
 			endEvent(&ev, o.Grace)

@@ -26,7 +26,7 @@ func sweepUntracked(c *census, o SweepOptions, rep *SweepReport) []SweepEvent {
 		ev := SweepEvent{Action: "untracked", ID: g.TaskID, RunID: run, DryRun: o.DryRun,
 			Detail: fmt.Sprintf("%d process(es) of run %s (task %s) outlived supervisor %d, and no registry records the run", len(g.Procs), run, g.TaskID, g.Supervisor.PID),
 			tree:   &supervise.Tree{Tag: supervise.RunTag(run), OwnOnly: true}}
-		if cg := cgroups[run]; cg != nil && sameSupervisor(cg, g.Supervisor) {
+		if cg := cgroups[supervise.RunKey(run)]; cg != nil && sameSupervisor(cg, g.Supervisor) {
 			ev.tree = &supervise.Tree{Cgroup: cg} // the run's cgroup holds every process of it
 		}
 		if !o.DryRun {
@@ -47,13 +47,13 @@ func (c *census) untracked(run string, g *supervise.Tagged) bool {
 	return !c.knowsNow(run) // recorded after the census: the registry's business
 }
 
-// runCgroups maps run ids to this user's task cgroups.
+// runCgroups maps run keys (supervise.RunKey) to this user's task cgroups.
 func runCgroups() map[string]*supervise.Cgroup {
 	paths, _ := supervise.TaskCgroups()
 	out := make(map[string]*supervise.Cgroup, len(paths))
 	for _, p := range paths {
-		if run, _, ok := supervise.ParseCgroupName(filepath.Base(p)); ok {
-			out[run] = supervise.OpenCgroup(p)
+		if key, _, ok := supervise.ParseCgroupName(filepath.Base(p)); ok {
+			out[key] = supervise.OpenCgroup(p)
 		}
 	}
 	return out

@@ -60,8 +60,26 @@ func ownCgroup() string {
 }
 
 // CgroupParent is the directory this process makes task cgroups in, and
-// why there is none when it is "".
+// why there is none when it is "". A watchdog that runs inside a task's
+// cgroup (exec under exec, a PATH shim in a supervised script) makes its
+// task's cgroup inside that one, so the outer task's end (cgroup.kill is
+// recursive) reaches the inner task too.
 func CgroupParent() (string, error) {
+	base, err := CgroupBase()
+	if err != nil {
+		return "", err
+	}
+	if own := filepath.Join(cgroup2Mount(), ownCgroup()); strings.HasPrefix(own, base+"/") && underTasks(base, own) {
+		return own, nil
+	}
+	return base, nil
+}
+
+// CgroupBase is where this user's task cgroups live: as root, watchdog/ at
+// the top of the cgroup2 hierarchy; as another user, the cgroup this
+// process is in when it is delegated to them (less any task cgroups it is
+// nested in).
+func CgroupBase() (string, error) {
 	mnt := cgroup2Mount()
 	if mnt == "" {
 		return "", errors.New("no cgroup v2 hierarchy is mounted")
@@ -74,6 +92,9 @@ func CgroupParent() (string, error) {
 		return "", errors.New("this process's cgroup is unknown")
 	}
 	dir := filepath.Join(mnt, own)
+	for ParseCgroupNameOK(filepath.Base(dir)) {
+		dir = filepath.Dir(dir) // nested in a task of this user: its base is above
+	}
 	var st syscall.Stat_t
 	if err := syscall.Stat(dir, &st); err != nil {
 		return "", err
@@ -82,6 +103,24 @@ func CgroupParent() (string, error) {
 		return "", fmt.Errorf("the cgroup %s is not delegated to this user (run under systemd-run --user --scope -p Delegate=yes, or as root)", own)
 	}
 	return dir, nil
+}
+
+// underTasks reports whether every directory of path below base is a task
+// cgroup's (CgroupName).
+func underTasks(base, path string) bool {
+	rest := strings.TrimPrefix(path, base+"/")
+	for _, c := range strings.Split(rest, "/") {
+		if !ParseCgroupNameOK(c) {
+			return false
+		}
+	}
+	return rest != ""
+}
+
+// ParseCgroupNameOK reports whether name is a task cgroup's.
+func ParseCgroupNameOK(name string) bool {
+	_, _, ok := ParseCgroupName(name)
+	return ok
 }
 
 // NewCgroup makes the task's cgroup under CgroupParent and opens it for
@@ -285,9 +324,10 @@ func (c *Cgroup) RemoveWhenEmpty(d time.Duration, each func()) error {
 	return c.Remove()
 }
 
-// TaskCgroups lists the task cgroups under this process's CgroupParent.
+// TaskCgroups lists this user's top-level task cgroups (in CgroupBase);
+// nested ones end with the task they are nested in.
 func TaskCgroups() ([]string, error) {
-	parent, err := CgroupParent()
+	parent, err := CgroupBase()
 	if err != nil {
 		return nil, nil // no cgroups here: nothing to list
 	}

@@ -13,6 +13,8 @@ import (
 var errNoCgroups = errors.New("cgroups are a Linux feature")
 
 func CgroupParent() (string, error)                                  { return "", errNoCgroups }
+func CgroupBase() (string, error)                                    { return "", errNoCgroups }
+func underTasks(base, path string) bool                              { return false }
 func NewCgroup(name string) (*Cgroup, error)                         { return nil, errNoCgroups }
 func TaskCgroups() ([]string, error)                                 { return nil, nil }
 func (c *Cgroup) closeFD()                                           {}
@@ -33,6 +35,11 @@ type Usage struct {
 
 func (c *Cgroup) SetLimits(l Limits) error { return ErrNoLimits }
 func (c *Cgroup) Usage() Usage             { return Usage{} }
+func (c *Cgroup) joinV1(pid int) error     { return nil }
+
+// OrphanV1Cgroups: none without cgroups.
+func OrphanV1Cgroups() []string { return nil }
+
 func (c *Cgroup) enterV1() (leave func() error, err error) {
 	return func() error { return nil }, nil
 }

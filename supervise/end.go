@@ -75,16 +75,11 @@ func EndTree(t *Tree, sig syscall.Signal, grace time.Duration) (EndReport, error
 		}
 		switch {
 		case giveUp.IsZero() && !now.Before(killAt):
-			if t.Cgroup != nil && t.Cgroup.Kill() == nil {
-				// All at once, whatever forked since live was read.
-				for _, p := range live {
+			cgroupKilled := t.Cgroup != nil && t.Cgroup.Kill() == nil // all at once, whatever forked since live was read
+			for _, p := range live {
+				// Members outside the cgroup (moved out) by their identity.
+				if sendSignal(p.PID, p.StartTicks, syscall.SIGKILL) == nil || cgroupKilled {
 					rep.Killed = append(rep.Killed, p.PID)
-				}
-			} else {
-				for _, p := range live {
-					if sendSignal(p.PID, p.StartTicks, syscall.SIGKILL) == nil {
-						rep.Killed = append(rep.Killed, p.PID)
-					}
 				}
 			}
 			giveUp = now.Add(killWait)

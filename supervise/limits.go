@@ -55,11 +55,14 @@ func ParseCPUs(s string) (float64, error) {
 	return f, nil
 }
 
+// maxPIDs is the kernel's PID_MAX_LIMIT: pids.max takes no more.
+const maxPIDs = 4194304
+
 // ParsePIDs reads --pids: a positive count of processes and threads.
 func ParsePIDs(s string) (int, error) {
 	n, err := strconv.Atoi(strings.TrimSpace(s))
-	if err != nil || n < 1 {
-		return 0, fmt.Errorf("invalid count %s (use a whole number of processes, at least 1)", Quote(s))
+	if err != nil || n < 1 || n > maxPIDs {
+		return 0, fmt.Errorf("invalid count %s (use a whole number of processes, 1 to %d)", Quote(s), maxPIDs)
 	}
 	return n, nil
 }

@@ -17,10 +17,7 @@ import (
 // where the cgroup v2 hierarchy has it (pure v2: memory.max, cpu.max,
 // pids.max in the task's cgroup); on a hybrid machine, where it is only
 // on a cgroup v1 hierarchy, a cgroup of the same name there holds the
-// command too. The command cannot be created into a v1 cgroup as it is
-// into the v2 one, so the supervisor steps into the v1 cgroups for the
-// moment of the fork and out again: the command is in them from its
-// first instruction, and only the command's tree stays.
+// command too (enterV1, joinV1).
 
 // cpuPeriod is the period a CPU limit is expressed in (the kernel's
 // default CFS period, in microseconds).
@@ -153,6 +150,7 @@ func (c *Cgroup) setV1(ctrl string, l Limits) error {
 	c.v1 = append(c.v1, dir)
 	switch ctrl {
 	case "memory":
+		c.v1mem = dir
 		v := strconv.FormatInt(l.Memory, 10)
 		if err := writeCgroupFile(dir, "memory.limit_in_bytes", v); err != nil {
 			return err
@@ -167,8 +165,7 @@ func (c *Cgroup) setV1(ctrl string, l Limits) error {
 		}
 		return writeCgroupFile(dir, "cpu.cfs_quota_us", strconv.FormatInt(int64(l.CPUs*cpuPeriod), 10))
 	case "pids":
-		// Written once the supervisor has stepped out again (enterV1):
-		// while it is in for the fork its own threads would count.
+		// Written once the supervisor has stepped out (enterV1).
 		c.pidsMax = func() error { return writeCgroupFile(dir, "pids.max", strconv.Itoa(l.PIDs)) }
 	}
 	return nil
@@ -185,10 +182,12 @@ func writeCgroupFile(dir, name, value string) error {
 	return err
 }
 
-// enterV1 moves the supervisor into the task's v1 cgroups for the fork,
-// and returns how to step out again: the command then starts in them.
-// Stepping out sets a v1 pids limit; its error means the limit is not in
-// place.
+// enterV1 moves the supervisor into the task's v1 cpu and pids cgroups
+// for the fork, and returns how to step out again: the command starts in
+// them. Stepping out sets the pids limit (the supervisor's own threads
+// must not count); its error means that limit is not in place. The memory
+// cgroup is joined after the fork instead (joinV1): inside it the
+// supervisor could be the one the OOM killer chooses.
 func (c *Cgroup) enterV1() (leave func() error, err error) {
 	if len(c.v1) == 0 {
 		return func() error { return nil }, nil
@@ -206,6 +205,9 @@ func (c *Cgroup) enterV1() (leave func() error, err error) {
 		return nil
 	}
 	for _, dir := range c.v1 {
+		if dir == c.v1mem {
+			continue
+		}
 		mnt := filepath.Dir(filepath.Dir(dir)) // MNT/watchdog/NAME
 		orig := v1CgroupOf(own, filepath.Base(mnt))
 		if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(pid), 0); err != nil {
@@ -232,6 +234,22 @@ func v1CgroupOf(own []byte, name string) string {
 		}
 	}
 	return "/"
+}
+
+// joinV1 moves the just-started command into the task's v1 memory
+// cgroup, microseconds after its exec: a command cannot be created into a
+// v1 cgroup, and the supervisor must not step into this one (the OOM
+// killer could choose it and the run's record would be lost). A process
+// the command forks before that stays outside the memory limit, though
+// inside the task's v2 cgroup.
+func (c *Cgroup) joinV1(pid int) error {
+	if c.v1mem == "" {
+		return nil
+	}
+	if err := os.WriteFile(filepath.Join(c.v1mem, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
+		return fmt.Errorf("cannot apply --memory: move the command into %s: %w", c.v1mem, err)
+	}
+	return nil
 }
 
 // removeV1 removes the task's v1 cgroups; with probe (a cgroup read from a
@@ -311,4 +329,34 @@ func readInt(path string) (int64, error) {
 		return 0, err
 	}
 	return strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+}
+
+// OrphanV1Cgroups lists this user's task cgroups left on v1 hierarchies
+// whose v2 cgroup is gone (a process held one when its task ended): root's
+// only, as only root makes them.
+func OrphanV1Cgroups() []string {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	base, err := CgroupBase()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, ctrl := range limitControllers {
+		m := v1Mount(ctrl)
+		if m == "" {
+			continue
+		}
+		ents, _ := os.ReadDir(filepath.Join(m, "watchdog"))
+		for _, e := range ents {
+			if !e.IsDir() || !ParseCgroupNameOK(e.Name()) {
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(base, e.Name())); errors.Is(err, os.ErrNotExist) {
+				out = append(out, filepath.Join(m, "watchdog", e.Name()))
+			}
+		}
+	}
+	return out
 }

@@ -173,7 +173,11 @@ func (s *Supervisor) Start() (Started, error) {
 		}
 	}
 	p, err := Start(spec)
-	if lerr := leave(); lerr != nil && err == nil {
+	lerr := leave()
+	if err == nil && lerr == nil && s.cg != nil {
+		lerr = s.cg.joinV1(p.PID)
+	}
+	if err == nil && lerr != nil {
 		// A limit is not in place: the command must not run without it.
 		_ = syscall.Kill(p.PID, syscall.SIGKILL) // our unreaped child
 		var ws syscall.WaitStatus
@@ -226,7 +230,7 @@ func (s *Supervisor) Start() (Started, error) {
 		s.tree.Root = os.Getpid()
 	}
 	if s.cg != nil {
-		s.tree.Cgroup = s.cg
+		s.tree.Cgroup, s.tree.CgroupOnly = s.cg, true
 		s.started.Cgroup = s.cg.Path
 	}
 	if s.cfg.Foreground || s.cfg.Coreutils {
@@ -346,14 +350,29 @@ func (s *Supervisor) Wait() Result {
 // when KILL is already scheduled (a deadline or a signal escalated), on
 // that schedule.
 func (s *Supervisor) endLeftovers(killC <-chan time.Time) (int, []ProcStat) {
-	if killC != nil {
-		return s.drainScheduled(killC)
-	}
 	grace := s.cfg.KillAfter
 	if grace <= 0 {
 		grace = DefaultKillAfter
 	}
-	return s.drain(grace)
+	var n int
+	var stuck []ProcStat
+	if killC != nil {
+		n, stuck = s.drainScheduled(killC)
+	} else {
+		n, stuck = s.drain(grace)
+	}
+	if s.cg != nil && s.subreap && len(stuck) == 0 {
+		s.reap(false)
+		if hasChildren() {
+			// A descendant is out of the cgroup (root, or a delegated
+			// user, can move it): as subreaper the supervisor still has
+			// it, and the tree's rules (descent, group, run tag) find it.
+			s.tree.CgroupOnly = false
+			m, st := s.drain(grace)
+			n, stuck = n+m, st
+		}
+	}
+	return n, stuck
 }
 
 // commandEnded is the part of Wait's end both ways of waiting share: the
@@ -496,7 +515,7 @@ func hasChildren() bool {
 
 // drain ends what the command left behind: TERM, up to grace, KILL.
 func (s *Supervisor) drain(grace time.Duration) (int, []ProcStat) {
-	if s.cg != nil && !s.cg.Populated() {
+	if s.cg != nil && s.tree.CgroupOnly && !s.cg.Populated() {
 		s.reap(false)
 		return 0, nil // the cgroup says so: one read, not a /proc scan
 	}
@@ -558,7 +577,9 @@ func (s *Supervisor) drainScheduled(killC <-chan time.Time) (int, []ProcStat) {
 func (s *Supervisor) signalLeft(live []ProcStat, sig syscall.Signal) {
 	if s.cg != nil {
 		_, _ = s.cg.Signal(sig)
-		return
+		if s.tree.CgroupOnly {
+			return
+		}
 	}
-	_, _ = signalEach(live, sig)
+	_, _ = signalEach(live, sig) // identity checked: one already ended is not hit
 }

@@ -23,9 +23,14 @@ type Tree struct {
 	// OwnOnly limits the tag to this user's processes, for root too.
 	OwnOnly   bool
 	NotBefore uint64 // start ticks of the earliest possible member
-	// Cgroup, when the task has one, is the tree exactly: its members
-	// are the cgroup's processes and nothing else is asked (cgroup_linux.go).
-	Cgroup *Cgroup
+	// Cgroup, when the task has one, holds every process the task
+	// started (cgroup_linux.go). Its members are the tree's, and so are
+	// the ones the rules above find: a process can leave the cgroup
+	// (root, or a delegated user, may move it), not its run tag or its
+	// descent. CgroupOnly asks the cgroup alone, for the supervisor, whose
+	// subreaping finds the others (Supervisor.drain).
+	Cgroup     *Cgroup
+	CgroupOnly bool
 
 	// tagged remembers, per pid and start time, whether a process carries
 	// Tag: environments are read once, not on every poll of an escalation.
@@ -53,7 +58,7 @@ func (t *Tree) hasTag(p ProcStat) bool {
 
 // Members returns the task's live processes and its zombies.
 func (t *Tree) Members() (live, zombies []ProcStat, err error) {
-	if t.Cgroup != nil {
+	if t.Cgroup != nil && t.CgroupOnly {
 		return t.cgroupMembers(nil)
 	}
 	all, err := Snapshot()
@@ -113,16 +118,40 @@ func (ps *Procs) envValue(p ProcStat, name string) envVal {
 
 // MembersOf is Members over an indexed snapshot shared by many trees.
 func (t *Tree) MembersOf(ps *Procs) (live, zombies []ProcStat) {
-	if t.Cgroup != nil {
-		live, zombies, _ = t.cgroupMembers(ps)
-		return live, zombies
-	}
 	name, value, _ := strings.Cut(t.Tag, "=")
 	hasTag := func(p ProcStat) bool {
 		v := ps.envValue(p, name)
 		return v.found && v.value == value
 	}
-	return t.members(ps, hasTag)
+	return t.withCgroup(ps, hasTag)
+}
+
+// withCgroup is the tree's members in a snapshot: the cgroup's, if it has
+// one, and those the tree's rules find.
+func (t *Tree) withCgroup(ps *Procs, hasTag func(ProcStat) bool) (live, zombies []ProcStat) {
+	if t.Cgroup == nil {
+		return t.members(ps, hasTag)
+	}
+	live, zombies, _ = t.cgroupMembers(ps)
+	if t.CgroupOnly {
+		return live, zombies
+	}
+	seen := make(map[int]bool, len(live)+len(zombies))
+	for _, p := range append(live, zombies...) {
+		seen[p.PID] = true
+	}
+	l, z := t.members(ps, hasTag)
+	for _, p := range l {
+		if !seen[p.PID] {
+			live = append(live, p)
+		}
+	}
+	for _, p := range z {
+		if !seen[p.PID] {
+			zombies = append(zombies, p)
+		}
+	}
+	return live, zombies
 }
 
 func (t *Tree) members(ps *Procs, hasTag func(ProcStat) bool) (live, zombies []ProcStat) {
@@ -188,12 +217,15 @@ func (t *Tree) Signal(sig syscall.Signal) (int, error) {
 			return 0, err
 		}
 	}
-	if t.Cgroup != nil {
+	if t.Cgroup != nil && t.CgroupOnly {
 		return t.Cgroup.Signal(sig)
 	}
 	live, _, err := t.Members()
 	if err != nil {
 		return 0, err
+	}
+	if t.Cgroup != nil && sig == syscall.SIGKILL {
+		_ = t.Cgroup.Kill() // at once, whatever forked since the read
 	}
 	return signalEach(live, sig)
 }
@@ -219,10 +251,7 @@ func signalEach(procs []ProcStat, sig syscall.Signal) (int, error) {
 // MembersIn is Members over a snapshot the caller took; environments are
 // read through the tree's own cache (MembersOf shares them between trees).
 func (t *Tree) MembersIn(all []ProcStat) (live, zombies []ProcStat) {
-	if t.Cgroup != nil {
-		return t.MembersOf(IndexProcs(all))
-	}
-	return t.members(IndexProcs(all), t.hasTag)
+	return t.withCgroup(IndexProcs(all), t.hasTag)
 }
 
 // cgroupMembers is a cgroup's tree: every process in it, read from ps if
