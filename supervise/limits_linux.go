@@ -221,16 +221,20 @@ func (c *Cgroup) enterV1() (leave func() error, err error) {
 
 // v1CgroupOf is this process's cgroup in the v1 hierarchy mounted as
 // name ("memory", "cpu,cpuacct"), from /proc/self/cgroup.
+//
+// The mount's name may be a symlink's ("cpu" for "cpu,cpuacct", as systemd
+// makes them): the line whose controllers include its first is the one.
 func v1CgroupOf(own []byte, name string) string {
-	want := strings.Split(name, ",")
+	first, _, _ := strings.Cut(name, ",")
 	for _, line := range strings.Split(string(own), "\n") {
 		parts := strings.SplitN(line, ":", 3)
 		if len(parts) != 3 {
 			continue
 		}
-		have := strings.Split(parts[1], ",")
-		if len(have) == len(want) && strings.Contains(","+parts[1]+",", ","+want[0]+",") {
-			return parts[2]
+		for _, c := range strings.Split(parts[1], ",") {
+			if c == first {
+				return parts[2]
+			}
 		}
 	}
 	return "/"
