@@ -47,7 +47,7 @@ var cgroup2Mount = sync.OnceValue(func() string {
 
 // ownCgroup is this process's cgroup v2 path ("/..."), "" if unknown.
 func ownCgroup() string {
-	b, err := os.ReadFile("/proc/self/cgroup")
+	b, err := readSmall("/proc/self/cgroup")
 	if err != nil {
 		return ""
 	}
@@ -160,7 +160,7 @@ func (c *Cgroup) closeFD() {
 // Populated reports whether any process is in the cgroup or below it;
 // false when the cgroup is gone.
 func (c *Cgroup) Populated() bool {
-	b, err := os.ReadFile(filepath.Join(c.Path, "cgroup.events"))
+	b, err := readSmall(filepath.Join(c.Path, "cgroup.events"))
 	if err != nil {
 		return false
 	}
@@ -345,4 +345,35 @@ func TaskCgroups() ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// readSmall reads a small kernel file (cgroupfs, /proc) with one open,
+// read and close: os.ReadFile's stat and second read are three more
+// system calls on every exec.
+func readSmall(path string) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, 4096)
+	n := 0
+	for n < len(buf) {
+		m, err := unix.Read(fd, buf[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "read", Path: path, Err: err}
+		}
+		if m == 0 {
+			return buf[:n], nil
+		}
+		n += m
+		if n < len(buf) {
+			return buf[:n], nil // kernel files are read whole in one read when they fit
+		}
+	}
+	rest, err := os.ReadFile(path) // longer than a page: read it the usual way
+	return rest, err
 }

@@ -288,12 +288,12 @@ type Usage struct {
 // controller is.
 func (c *Cgroup) Usage() Usage {
 	var u Usage
-	if b, err := os.ReadFile(filepath.Join(c.Path, "cpu.stat")); err == nil {
+	if b, err := readSmall(filepath.Join(c.Path, "cpu.stat")); err == nil {
 		if v, ok := statValue(b, "usage_usec"); ok {
 			u.CPUSeconds = float64(v) / 1e6
 		}
 	}
-	if b, err := os.ReadFile(filepath.Join(c.Path, "memory.events")); err == nil {
+	if b, err := readSmall(filepath.Join(c.Path, "memory.events")); err == nil {
 		v, _ := statValue(b, "oom_kill")
 		u.OOMKills = int(v)
 		if p, err := readInt(filepath.Join(c.Path, "memory.peak")); err == nil {
