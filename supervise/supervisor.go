@@ -164,39 +164,7 @@ func (s *Supervisor) Start() (Started, error) {
 		spec.CgroupFD = cg.FD()
 	}
 	phase.Mark("fork")
-	leave := func() error { return nil }
-	if s.cg != nil {
-		var err error
-		if leave, err = s.cg.enterV1(); err != nil {
-			s.Close()
-			return Started{}, err
-		}
-	}
-	p, err := Start(spec)
-	lerr := leave()
-	if err == nil && lerr == nil && s.cg != nil {
-		lerr = s.cg.joinV1(p.PID)
-	}
-	if err == nil && lerr != nil {
-		// A limit is not in place: the command must not run without it.
-		_ = syscall.Kill(p.PID, syscall.SIGKILL) // our unreaped child
-		var ws syscall.WaitStatus
-		_, _ = syscall.Wait4(p.PID, &ws, 0, nil)
-		s.Close()
-		return Started{}, lerr
-	}
-	if err != nil && s.cg != nil && !s.cfg.CgroupRequired {
-		// No clone3 into a cgroup here (an old kernel, a cgroup the kernel
-		// will not take a process into), or the command cannot run at all:
-		// once more without the cgroup tells which, and runs it with the
-		// tree's containment if it can.
-		s.dropCgroup()
-		spec.CgroupFD = 0
-		p, err = Start(spec)
-	}
-	if s.cg != nil {
-		s.cg.closeFD()
-	}
+	p, err := s.fork(spec)
 	phase.Mark("command exec'd")
 	if s.cfg.Coreutils {
 		afterForkCoreutils()
@@ -238,6 +206,42 @@ func (s *Supervisor) Start() (Started, error) {
 	}
 	s.fault("after-start")
 	return s.started, nil
+}
+
+// fork starts the command: in the task's cgroup when it has one (and in
+// its v1 cgroups, for limits on a hybrid machine: enterV1, joinV1), else
+// as a plain child.
+func (s *Supervisor) fork(spec Spec) (*Process, error) {
+	if s.cg == nil {
+		return Start(spec)
+	}
+	defer s.cg.closeFD()
+	leave, err := s.cg.enterV1()
+	if err != nil {
+		return nil, err
+	}
+	p, err := Start(spec)
+	lerr := leave()
+	if err == nil && lerr == nil {
+		lerr = s.cg.joinV1(p.PID)
+	}
+	switch {
+	case err == nil && lerr != nil:
+		// A limit is not in place: the command must not run without it.
+		_ = syscall.Kill(p.PID, syscall.SIGKILL) // our unreaped child
+		var ws syscall.WaitStatus
+		_, _ = syscall.Wait4(p.PID, &ws, 0, nil)
+		return nil, lerr
+	case err != nil && !s.cfg.CgroupRequired:
+		// No clone3 into a cgroup here (an old kernel, a cgroup the kernel
+		// will not take a process into), or the command cannot run at all:
+		// once more without the cgroup tells which, and runs it with the
+		// tree's containment if it can.
+		s.dropCgroup()
+		spec.CgroupFD = 0
+		return Start(spec)
+	}
+	return p, err
 }
 
 func (s *Supervisor) fault(point string) {
