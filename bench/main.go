@@ -31,8 +31,9 @@ type row struct {
 var (
 	watchdog = flag.String("watchdog", "bin/watchdog", "watchdog binary to measure")
 	rounds   = flag.Int("rounds", 300, "rounds per wall-time comparison")
-	only     = flag.String("only", "", "comma-separated rows to run (exec, floor, exec-floor, memory, signal, registry, sweep, docker, scale, scale-small, timedout)")
+	only     = flag.String("only", "", "comma-separated rows to run (exec, floor, exec-floor, memory, signal, registry, sweep, docker, scale, scale-small, timedout, against)")
 	tmp      = flag.String("dir", os.TempDir(), "where the registries and scratch files go (its filesystem matters: try /dev/shm)")
+	against  = flag.String("against", "", "another watchdog `BINARY` (an older build): the against row times exec with both, alternating")
 	phases   = flag.Bool("phases", false, "instead of the table: build watchdog with -tags phasetrace and print when each phase of an exec is reached, on average")
 )
 
@@ -66,7 +67,7 @@ func main() {
 
 	var rows []row
 	for _, b := range benches {
-		if *only != "" && !contains(strings.Split(*only, ","), b.key) {
+		if *only != "" && !contains(strings.Split(*only, ","), b.key) || b.key == "against" && *against == "" {
 			continue
 		}
 		r, err := b.run(wd, dir)
@@ -95,6 +96,7 @@ var benches = []bench{
 	{"registry", "registry holding 1,000 finished tasks: time added to one `exec`", "≤ 1 ms", benchRegistry},
 	{"sweep", "`watchdog sweep`, 1,000 finished entries, nothing to do, median wall", "≤ 50 ms", benchSweep},
 	{"docker", "`watchdog docker-run IMAGE` vs `docker run --rm IMAGE`, median wall", "≤ 1.1×", benchDocker},
+	{"against", "`watchdog exec --timeout 1m -- true` vs the same with the -against binary, median wall", "-", benchAgainst},
 }
 
 // benchDocker builds a FROM scratch image around a static helper (no
@@ -210,6 +212,23 @@ func benchFloor(wd, dir string) (row, error) {
 // execArgv is the exec the exec and exec-floor rows time.
 func execArgv(wd string) []string {
 	return []string{wd, "exec", "--id", "bench", "--timeout", "1m", "--", "true"}
+}
+
+// benchAgainst times exec with this binary and another, alternating round
+// by round: what a change costs every exec, beyond the machine's drift.
+func benchAgainst(wd, dir string) (row, error) {
+	if *against == "" {
+		return row{}, fmt.Errorf("give the other binary with -against")
+	}
+	other, err := filepath.Abs(*against)
+	if err != nil {
+		return row{}, err
+	}
+	ours, ref, err := alternate(*rounds, execArgv(wd), execArgv(other))
+	if err != nil {
+		return row{}, err
+	}
+	return row{ours: ms(ours), ref: ms(ref) + " (other)", ratio: fmt.Sprintf("%+.3f ms", float64((ours-ref).Microseconds())/1000), info: true}, nil
 }
 
 func benchExec(wd, dir string) (row, error) {
