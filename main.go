@@ -31,6 +31,11 @@ func init() {
 var linkedVersion = "dev"
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == supervise.EnterArg {
+		// The command's first step on a hybrid machine with limits: enter
+		// its v1 cgroups, then become the command (supervise.EnterAndExec).
+		os.Exit(supervise.EnterAndExec(os.Args[2:], os.Stderr))
+	}
 	phase.Mark("main")
 	code, sig := run(os.Args, os.Stdout, os.Stderr)
 	phase.Mark("exit")

@@ -15,10 +15,6 @@ type Cgroup struct {
 	Path string   // the directory in the cgroup2 filesystem
 	fd   int      // the directory opened for CLONE_INTO_CGROUP; -1 once closed
 	v1   []string // cgroups of the same name on v1 hierarchies, for limits (hybrid machines)
-	// v1mem is the v1 memory cgroup among v1 (joinV1); pidsMax sets a v1
-	// pids limit once the supervisor is out (enterV1).
-	v1mem   string
-	pidsMax func() error
 	// made: this process made it (NewCgroup), so its v1 cgroups are v1;
 	// one read from a record or found by sweep may have any.
 	made bool

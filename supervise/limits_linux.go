@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -17,7 +19,7 @@ import (
 // where the cgroup v2 hierarchy has it (pure v2: memory.max, cpu.max,
 // pids.max in the task's cgroup); on a hybrid machine, where it is only
 // on a cgroup v1 hierarchy, a cgroup of the same name there holds the
-// command too (enterV1, joinV1).
+// command too (EnterAndExec).
 
 // cpuPeriod is the period a CPU limit is expressed in (the kernel's
 // default CFS period, in microseconds).
@@ -115,6 +117,23 @@ func (c *Cgroup) setV2(mnt, ctrl string, l Limits) error {
 	return nil
 }
 
+// v1Parent is where a task's v1 cgroup goes: inside this process's own
+// v1 cgroup when that is a task's (exec under exec: the outer task's
+// limits still bind the inner one), else watchdog/ at the top.
+func v1Parent(mnt, ctrl string) string {
+	own, _ := readSmall("/proc/self/cgroup")
+	for _, line := range strings.Split(string(own), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 || !slices.Contains(strings.Split(parts[1], ","), ctrl) {
+			continue
+		}
+		if p := filepath.Join(mnt, parts[2]); ParseCgroupNameOK(filepath.Base(p)) && strings.HasPrefix(p, filepath.Join(mnt, "watchdog")+"/") {
+			return p
+		}
+	}
+	return filepath.Join(mnt, "watchdog")
+}
+
 // v1Mount is where ctrl's cgroup v1 hierarchy is mounted, "" if nowhere.
 func v1Mount(ctrl string) string {
 	names := []string{ctrl}
@@ -143,14 +162,13 @@ func (c *Cgroup) setV1(ctrl string, l Limits) error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("the %s controller is on a cgroup v1 hierarchy here, which only root can use", ctrl)
 	}
-	dir := filepath.Join(mnt, "watchdog", filepath.Base(c.Path))
+	dir := filepath.Join(v1Parent(mnt, ctrl), filepath.Base(c.Path))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	c.v1 = append(c.v1, dir)
 	switch ctrl {
 	case "memory":
-		c.v1mem = dir
 		v := strconv.FormatInt(l.Memory, 10)
 		if err := writeCgroupFile(dir, "memory.limit_in_bytes", v); err != nil {
 			return err
@@ -165,8 +183,7 @@ func (c *Cgroup) setV1(ctrl string, l Limits) error {
 		}
 		return writeCgroupFile(dir, "cpu.cfs_quota_us", strconv.FormatInt(int64(l.CPUs*cpuPeriod), 10))
 	case "pids":
-		// Written once the supervisor has stepped out (enterV1).
-		c.pidsMax = func() error { return writeCgroupFile(dir, "pids.max", strconv.Itoa(l.PIDs)) }
+		return writeCgroupFile(dir, "pids.max", strconv.Itoa(l.PIDs))
 	}
 	return nil
 }
@@ -182,78 +199,71 @@ func writeCgroupFile(dir, name, value string) error {
 	return err
 }
 
-// enterV1 moves the supervisor into the task's v1 cpu and pids cgroups
-// for the fork, and returns how to step out again: the command starts in
-// them. Stepping out sets the pids limit (the supervisor's own threads
-// must not count); its error means that limit is not in place. The memory
-// cgroup is joined after the fork instead (joinV1): inside it the
-// supervisor could be the one the OOM killer chooses.
-func (c *Cgroup) enterV1() (leave func() error, err error) {
+// EnterArg, as the first argument of the watchdog's own binary, makes it
+// the command's first step on a hybrid machine (EnterAndExec). A command
+// cannot be created into a v1 cgroup as into the v2 one, and neither the
+// supervisor stepping in for the fork (the OOM killer may choose it, a
+// tight --cpus slows it, its threads count against --pids) nor moving the
+// command in after its exec (a shell forks first) holds a limit exactly.
+const EnterArg = "__enter-cgroups"
+
+// enterSpec is spec started through EnterAndExec, which moves itself into
+// the task's v1 cgroups and then executes the command: the same process,
+// in them before the command's first instruction. It costs an exec of
+// the watchdog's binary, and only runs with limits on v1 hierarchies.
+func (c *Cgroup) enterSpec(spec Spec) Spec {
 	if len(c.v1) == 0 {
-		return func() error { return nil }, nil
+		return spec
 	}
-	own, _ := os.ReadFile("/proc/self/cgroup")
-	pid := strconv.Itoa(os.Getpid())
-	var back []string
-	leave = func() error {
-		for _, d := range back {
-			_ = os.WriteFile(filepath.Join(d, "cgroup.procs"), []byte(pid), 0)
-		}
-		if c.pidsMax != nil {
-			return c.pidsMax()
-		}
-		return nil
-	}
-	for _, dir := range c.v1 {
-		if dir == c.v1mem {
-			continue
-		}
-		mnt := filepath.Dir(filepath.Dir(dir)) // MNT/watchdog/NAME
-		orig := v1CgroupOf(own, filepath.Base(mnt))
-		if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(pid), 0); err != nil {
-			leave()
-			return nil, fmt.Errorf("enter %s: %w", dir, err)
-		}
-		back = append(back, filepath.Join(mnt, orig))
-	}
-	return leave, nil
+	argv := append([]string{"watchdog", EnterArg}, c.v1...)
+	argv = append(append(argv, "--", spec.Path), spec.Argv...)
+	spec.Path, spec.Argv = "/proc/self/exe", argv
+	return spec
 }
 
-// v1CgroupOf is this process's cgroup in the v1 hierarchy mounted as
-// name ("memory", "cpu,cpuacct"), from /proc/self/cgroup.
-//
-// The mount's name may be a symlink's ("cpu" for "cpu,cpuacct", as systemd
-// makes them): the line whose controllers include its first is the one.
-func v1CgroupOf(own []byte, name string) string {
-	first, _, _ := strings.Cut(name, ",")
-	for _, line := range strings.Split(string(own), "\n") {
-		parts := strings.SplitN(line, ":", 3)
-		if len(parts) != 3 {
-			continue
-		}
-		for _, c := range strings.Split(parts[1], ",") {
-			if c == first {
-				return parts[2]
-			}
+// EnterAndExec is the command's first step (enterSpec): args are the v1
+// cgroup directories, "--", the command's path and its argv. It moves
+// this process into each cgroup (cpu last: what is left to run before the
+// command is the exec) and executes the command; it returns only on
+// failure, with the exit status to use: 125 if a cgroup would not take
+// it, 126 or 127 if the command cannot run.
+func EnterAndExec(args []string, stderr io.Writer) int {
+	i := slices.Index(args, "--")
+	if i < 0 || len(args) < i+3 {
+		fmt.Fprintf(stderr, "watchdog: %s: bad arguments\n", EnterArg)
+		return ExitInternal
+	}
+	dirs, path, argv := args[:i], args[i+1], args[i+2:]
+	slices.SortStableFunc(dirs, func(a, b string) int { return boolInt(isCPU(a)) - boolInt(isCPU(b)) })
+	for _, d := range dirs {
+		if err := os.WriteFile(filepath.Join(d, "cgroup.procs"), []byte("0"), 0); err != nil {
+			fmt.Fprintf(stderr, "watchdog: cannot apply the limits: enter %s: %v\n", d, err)
+			return ExitInternal
 		}
 	}
-	return "/"
+	err := syscall.Exec(path, argv, os.Environ())
+	if err == syscall.ENOEXEC { // as Start does, and execvp(3)
+		err = syscall.Exec("/bin/sh", append([]string{"/bin/sh", path}, argv[1:]...), os.Environ())
+	}
+	code := ExitNotExecutable
+	if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ENOTDIR) {
+		code = ExitNotFound
+	}
+	fmt.Fprintf(stderr, "watchdog: failed to run command %s: %s\n", Quote(argv[0]), Strerror(err))
+	return code
 }
 
-// joinV1 moves the just-started command into the task's v1 memory
-// cgroup, microseconds after its exec: a command cannot be created into a
-// v1 cgroup, and the supervisor must not step into this one (the OOM
-// killer could choose it and the run's record would be lost). A process
-// the command forks before that stays outside the memory limit, though
-// inside the task's v2 cgroup.
-func (c *Cgroup) joinV1(pid int) error {
-	if c.v1mem == "" {
-		return nil
+// isCPU: dir is in the cpu controller's hierarchy (MNT/watchdog/...).
+func isCPU(dir string) bool {
+	mnt, _, _ := strings.Cut(dir, "/watchdog/")
+	return slices.Contains(strings.Split(filepath.Base(mnt), ","), "cpu")
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
 	}
-	if err := os.WriteFile(filepath.Join(c.v1mem, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
-		return fmt.Errorf("cannot apply --memory: move the command into %s: %w", c.v1mem, err)
-	}
-	return nil
+	return 0
 }
 
 // removeV1 removes the task's v1 cgroups; with probe (a cgroup read from a
@@ -261,9 +271,13 @@ func (c *Cgroup) joinV1(pid int) error {
 func (c *Cgroup) removeV1() error {
 	dirs := c.v1
 	if !c.made { // read from a record or found by sweep: look for them
+		rel := filepath.Base(c.Path)
+		if base, err := CgroupBase(); err == nil && strings.HasPrefix(c.Path, base+"/") {
+			rel = strings.TrimPrefix(c.Path, base+"/") // nested: wd-outer/wd-inner
+		}
 		for _, ctrl := range limitControllers {
 			if m := v1Mount(ctrl); m != "" {
-				dirs = append(dirs, filepath.Join(m, "watchdog", filepath.Base(c.Path)))
+				dirs = append(dirs, filepath.Join(m, "watchdog", rel))
 			}
 		}
 	}

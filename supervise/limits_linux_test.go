@@ -1,16 +1,24 @@
 package supervise
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
-// v1CgroupOf finds this process's cgroup in a v1 hierarchy, whether the
-// mount is named for all its controllers or, as systemd's symlinks are,
-// for one.
-func TestV1CgroupOf(t *testing.T) {
-	own := []byte("9:name=systemd:/user.slice\n4:memory:/m/x\n1:cpu,cpuacct:/c/y\n0::/z\n")
-	for name, want := range map[string]string{"memory": "/m/x", "cpu,cpuacct": "/c/y", "cpu": "/c/y", "cpuacct": "/c/y", "pids": "/"} {
-		if got := v1CgroupOf(own, name); got != want {
-			t.Errorf("v1CgroupOf(%q) = %q, want %q", name, got, want)
-		}
+// The v1 step: the command's path and argv pass through EnterAndExec's
+// arguments unchanged, and the cpu cgroup is entered last.
+func TestEnterSpec(t *testing.T) {
+	c := &Cgroup{v1: []string{"/sys/fs/cgroup/cpu,cpuacct/watchdog/wd-x", "/sys/fs/cgroup/memory/watchdog/wd-x"}}
+	spec := c.enterSpec(Spec{Path: "/bin/echo", Argv: []string{"echo", "--", "a b"}})
+	want := []string{"watchdog", EnterArg, c.v1[0], c.v1[1], "--", "/bin/echo", "echo", "--", "a b"}
+	if spec.Path != "/proc/self/exe" || !slices.Equal(spec.Argv, want) {
+		t.Errorf("enterSpec = %s %q, want /proc/self/exe %q", spec.Path, spec.Argv, want)
+	}
+	if !isCPU(c.v1[0]) || isCPU(c.v1[1]) || !isCPU("/sys/fs/cgroup/cpu/watchdog/wd-a/wd-b") {
+		t.Error("isCPU does not tell the cpu hierarchy")
+	}
+	if got := (&Cgroup{}).enterSpec(Spec{Path: "/bin/true"}); got.Path != "/bin/true" {
+		t.Errorf("without v1 cgroups the spec changed: %+v", got)
 	}
 }
 

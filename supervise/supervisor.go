@@ -209,30 +209,15 @@ func (s *Supervisor) Start() (Started, error) {
 }
 
 // fork starts the command: in the task's cgroup when it has one (and in
-// its v1 cgroups, for limits on a hybrid machine: enterV1, joinV1), else
-// as a plain child.
+// its v1 cgroups, for limits on a hybrid machine: enterSpec), else as a
+// plain child.
 func (s *Supervisor) fork(spec Spec) (*Process, error) {
 	if s.cg == nil {
 		return Start(spec)
 	}
 	defer s.cg.closeFD()
-	leave, err := s.cg.enterV1()
-	if err != nil {
-		return nil, err
-	}
-	p, err := Start(spec)
-	lerr := leave()
-	if err == nil && lerr == nil {
-		lerr = s.cg.joinV1(p.PID)
-	}
-	switch {
-	case err == nil && lerr != nil:
-		// A limit is not in place: the command must not run without it.
-		_ = syscall.Kill(p.PID, syscall.SIGKILL) // our unreaped child
-		var ws syscall.WaitStatus
-		_, _ = syscall.Wait4(p.PID, &ws, 0, nil)
-		return nil, lerr
-	case err != nil && !s.cfg.CgroupRequired:
+	p, err := Start(s.cg.enterSpec(spec))
+	if err != nil && !s.cfg.CgroupRequired {
 		// No clone3 into a cgroup here (an old kernel, a cgroup the kernel
 		// will not take a process into), or the command cannot run at all:
 		// once more without the cgroup tells which, and runs it with the
