@@ -86,7 +86,7 @@ func listAll(c *cli.Context, filter func(*registry.Task) bool) error {
 			if err != nil {
 				return nil, err
 			}
-			store.Warn = func(msg string) { fmt.Fprintf(c.App.ErrWriter, "watchdog: warning: %s\n", esc(msg)) }
+			store.Warn = storeWarnings(c)
 			return loadViewsAt(store, snap, filter, false, filter == nil)
 		}()
 		if err != nil {

@@ -188,6 +188,12 @@ func openStoreWith(c *cli.Context, open func(string) (*registry.Store, error)) (
 	if err != nil {
 		return nil, launch.Fail(err, "")
 	}
-	s.Warn = func(msg string) { fmt.Fprintf(c.App.ErrWriter, "watchdog: warning: %s\n", supervise.Escape(msg)) }
+	s.Warn = storeWarnings(c)
 	return s, nil
+}
+
+// storeWarnings is where a registry's warnings go (a quarantine, skipped
+// history lines): stderr, escaped, as every message.
+func storeWarnings(c *cli.Context) func(string) {
+	return func(msg string) { fmt.Fprintf(c.App.ErrWriter, "watchdog: warning: %s\n", supervise.Escape(msg)) }
 }

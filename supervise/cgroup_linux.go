@@ -21,15 +21,13 @@ import (
 // members are cgroup.procs; KILL is cgroup.kill; the end of the tree is
 // "populated 0" in cgroup.events. No /proc scan is needed.
 //
-// Where: as root, CgroupRoot/watchdog/ in the cgroup2 hierarchy (pure v2:
+// Where: CgroupBase; as root, watchdog/ at the top of the cgroup2 hierarchy (pure v2:
 // /sys/fs/cgroup; hybrid: /sys/fs/cgroup/unified); as another user, the
 // cgroup this process is in, when it is delegated to that user (owned by
 // it, cgroup.procs writable: systemd-run --user --scope -p Delegate=yes).
 // Elsewhere there is none and containment is the tree (Tree).
 //
-// Names: CgroupPrefix, the run id, the supervisor's pid and start ticks,
-// so that sweep can tell from the name alone whose cgroup it is and
-// whether its supervisor lives, even if no registry recorded the run.
+// Names: CgroupName (cgroup.go).
 
 // cgroup2Mount is where the cgroup v2 hierarchy is mounted: /sys/fs/cgroup
 // on a pure v2 system, /sys/fs/cgroup/unified on a hybrid one (v1
@@ -59,12 +57,12 @@ func ownCgroup() string {
 	return ""
 }
 
-// CgroupParent is the directory this process makes task cgroups in, and
+// cgroupParent is the directory this process makes task cgroups in, and
 // why there is none when it is "". A watchdog that runs inside a task's
 // cgroup (exec under exec, a PATH shim in a supervised script) makes its
 // task's cgroup inside that one, so the outer task's end (cgroup.kill is
 // recursive) reaches the inner task too.
-func CgroupParent() (string, error) {
+func cgroupParent() (string, error) {
 	base, err := CgroupBase()
 	if err != nil {
 		return "", err
@@ -123,10 +121,10 @@ func ParseCgroupNameOK(name string) bool {
 	return ok
 }
 
-// NewCgroup makes the task's cgroup under CgroupParent and opens it for
+// NewCgroup makes the task's cgroup under cgroupParent and opens it for
 // CLONE_INTO_CGROUP.
 func NewCgroup(name string) (*Cgroup, error) {
-	parent, err := CgroupParent()
+	parent, err := cgroupParent()
 	if err != nil {
 		return nil, err
 	}
@@ -167,11 +165,11 @@ func (c *Cgroup) Populated() bool {
 	return bytes.Contains(b, []byte("populated 1"))
 }
 
-// WaitEmpty waits up to d for the cgroup to be unpopulated, calling each
+// waitEmpty waits up to d for the cgroup to be unpopulated, calling each
 // (reaping, for a supervisor) between looks: a process that just died of
 // a signal is out of cgroup.procs a moment before the cgroup stops
 // counting it. It reports whether the cgroup is empty.
-func (c *Cgroup) WaitEmpty(d time.Duration, each func()) bool {
+func (c *Cgroup) waitEmpty(d time.Duration, each func()) bool {
 	deadline := time.Now().Add(d)
 	for c.Populated() {
 		if time.Now().After(deadline) {
@@ -320,7 +318,7 @@ func (c *Cgroup) RemoveWhenEmpty(d time.Duration, each func()) error {
 	if c.Remove() == nil {
 		return nil
 	}
-	c.WaitEmpty(d, each)
+	c.waitEmpty(d, each)
 	return c.Remove()
 }
 
@@ -357,23 +355,16 @@ func readSmall(path string) ([]byte, error) {
 	}
 	defer unix.Close(fd)
 	buf := make([]byte, 4096)
-	n := 0
-	for n < len(buf) {
-		m, err := unix.Read(fd, buf[n:])
-		if err == unix.EINTR {
+	for {
+		n, err := unix.Read(fd, buf)
+		switch {
+		case err == unix.EINTR:
 			continue
-		}
-		if err != nil {
+		case err != nil:
 			return nil, &os.PathError{Op: "read", Path: path, Err: err}
+		case n < len(buf):
+			return buf[:n], nil // a kernel file that fits comes whole in one read
 		}
-		if m == 0 {
-			return buf[:n], nil
-		}
-		n += m
-		if n < len(buf) {
-			return buf[:n], nil // kernel files are read whole in one read when they fit
-		}
+		return os.ReadFile(path) // longer than a page: read it the usual way
 	}
-	rest, err := os.ReadFile(path) // longer than a page: read it the usual way
-	return rest, err
 }

@@ -14,13 +14,12 @@ import (
 
 var errNoCgroups = errors.New("cgroups are a Linux feature")
 
-func CgroupParent() (string, error)                                  { return "", errNoCgroups }
+func cgroupParent() (string, error)                                  { return "", errNoCgroups }
 func CgroupBase() (string, error)                                    { return "", errNoCgroups }
 func underTasks(base, path string) bool                              { return false }
 func NewCgroup(name string) (*Cgroup, error)                         { return nil, errNoCgroups }
 func TaskCgroups() ([]string, error)                                 { return nil, nil }
 func (c *Cgroup) closeFD()                                           {}
-func (c *Cgroup) WaitEmpty(d time.Duration, each func()) bool        { return true }
 func (c *Cgroup) Populated() bool                                    { return false }
 func (c *Cgroup) Members() ([]int, error)                            { return nil, nil }
 func (c *Cgroup) Signal(sig syscall.Signal) (int, error)             { return 0, nil }
