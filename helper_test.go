@@ -7,6 +7,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -38,6 +39,8 @@ func childMain() {
 	spawnAlloc := fs.Int("spawn-alloc-mb", 0, "descendants hold this many MiB")
 	spawnIgnore := fs.String("spawn-ignore", "", "descendants ignore these comma-separated signals")
 	until := fs.String("until", "", "exit with -exit once this file exists")
+	listen := fs.String("listen", "", "listen on this TCP address (127.0.0.1:0: a free port) until the end")
+	portfile := fs.String("portfile", "", "with -listen: write the port here")
 	fs.Parse(os.Args[1:])
 	// Hanging is this helper's job: a ticker keeps the runtime from calling
 	// a program that only waits for signals deadlocked.
@@ -64,8 +67,12 @@ func childMain() {
 			held[i] = 1
 		}
 	}
-	// The pidfile is written once signal dispositions are in place, so a
-	// test that sees it knows the process already ignores or traps.
+	if *listen != "" {
+		listenOn(*listen, *portfile)
+	}
+	// The pidfile is written once signal dispositions are in place (and
+	// the listener), so a test that sees it knows the process already
+	// ignores or traps.
 	if *pidfile != "" {
 		writePidfile(*pidfile)
 	}
@@ -138,6 +145,23 @@ func childMain() {
 
 // held keeps -alloc-mb memory reachable for the life of the process.
 var held []byte
+
+// listener keeps -listen's socket open for the life of the process.
+var listener net.Listener
+
+func listenOn(addr, portfile string) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "wd-child:", err)
+		os.Exit(2)
+	}
+	listener = ln
+	if portfile != "" {
+		tmp := portfile + ".tmp"
+		os.WriteFile(tmp, []byte(strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)+"\n"), 0o644)
+		os.Rename(tmp, portfile)
+	}
+}
 
 // startSelf starts another wd-child in a descendant role; it writes
 // DIR/ROLE.pid itself.
