@@ -26,6 +26,11 @@ const (
 	ReasonOrphaned = "orphaned" // its supervisor died; sweep ended it
 	ReasonLost     = "lost"     // its processes vanished without a supervisor to record why
 	ReasonOOM      = "oom"      // it failed after the kernel's OOM killer ended processes under its --memory
+	ReasonIdle     = "idle"     // no output for --idle-timeout
+	// ReasonCallerExited: the process it was tied to (--tie) exited.
+	ReasonCallerExited = "caller-exited"
+	// ReasonNotReady: a detached task that did not become ready in time.
+	ReasonNotReady = "not-ready"
 	ReasonStartErr = "start-failed"
 )
 
@@ -70,6 +75,18 @@ type Task struct {
 	OOMKills        int     `json:"oom_kills,omitempty"`
 	PeakMemoryBytes int64   `json:"peak_memory_bytes,omitempty"`
 	CPUSeconds      float64 `json:"cpu_seconds,omitempty"`
+	// Log is the file the command's output was kept in (--log), absolute.
+	Log string `json:"log,omitempty"`
+	// IdleTimeout is --idle-timeout: the task ends after this long
+	// without output (reason idle).
+	IdleTimeout float64 `json:"idle_timeout_seconds,omitempty"`
+	// A detached task's readiness (--ready-*): when it was ready, how
+	// long after its start, and the port it serves (--ready-port).
+	ReadyAt      string  `json:"ready_at,omitempty"`
+	ReadySeconds float64 `json:"ready_seconds,omitempty"`
+	Port         int     `json:"port,omitempty"`
+	// TiedTo is the process whose exit ends the task (--tie).
+	TiedTo *Proc `json:"tied_to,omitempty"`
 
 	extra map[string]json.RawMessage
 }

@@ -57,13 +57,13 @@ func (s *Supervisor) waitCoreutils() Result {
 		}
 		s.coreutilsSignal(sig, &res)
 	}
-	idleC, stopIdle := s.idleTimer()
-	defer stopIdle()
+	settledC, stopSettled := s.settleTimer()
+	defer stopSettled()
 	for !s.reaped {
 		select {
-		case <-idleC:
-			idleC = nil
-			s.cfg.OnIdle()
+		case <-settledC:
+			settledC = nil
+			s.cfg.OnSettled()
 		case v := <-s.sigs:
 			sig := v.(syscall.Signal)
 			switch {

@@ -126,6 +126,8 @@ type Spec struct {
 	// CgroupFD, if above 0, is a cgroup v2 directory the process is
 	// created in (Linux).
 	CgroupFD int
+	// Files are the process's stdin, stdout and stderr; nil: the caller's.
+	Files []uintptr
 }
 
 // Process is a started process.
@@ -133,13 +135,18 @@ type Process struct {
 	PID int
 }
 
-// Start starts the process with the caller's stdin, stdout and stderr. A
+// Start starts the process with Files, or the caller's stdin, stdout and
+// stderr. A
 // file without a #! line that the kernel refuses (ENOEXEC) is run with
 // /bin/sh, as execvp(3) does.
 func Start(s Spec) (*Process, error) {
+	files := s.Files
+	if files == nil {
+		files = []uintptr{0, 1, 2}
+	}
 	attr := &syscall.ProcAttr{
 		Env:   s.Env,
-		Files: []uintptr{0, 1, 2},
+		Files: files,
 		Sys:   sysProcAttr(s),
 	}
 	pid, err := syscall.ForkExec(s.Path, s.Argv, attr)

@@ -21,8 +21,9 @@ const (
 // DefaultKillAfter is the grace between the first signal and KILL.
 const DefaultKillAfter = 10 * time.Second
 
-// IdleAfter is how long a command runs before Config.OnIdle is called.
-const IdleAfter = time.Second
+// SettleAfter is how long a command runs before Config.OnSettled is called:
+// a supervisor still waiting then will wait long.
+const SettleAfter = time.Second
 
 // terminating are the forwarded signals after which, as in coreutils, the
 // KILL timer starts when a kill-after grace is set.
@@ -57,9 +58,9 @@ type Config struct {
 	// deadline); USR1 and USR2 end the watchdog as their default action
 	// would. Processes left behind are not ended.
 	Coreutils bool
-	// OnIdle, if set, runs once when the command has been running for
-	// IdleAfter.
-	OnIdle func()
+	// OnSettled, if set, runs once when the command has been running for
+	// SettleAfter.
+	OnSettled func()
 	// BeforeGroupKill, in Coreutils mode, runs just before the KILL that will
 	// end the watchdog itself, with the result as it will be.
 	BeforeGroupKill func(Result)
@@ -73,6 +74,17 @@ type Config struct {
 	// CgroupRequired: the run has limits in its cgroup (SetLimits), so it
 	// must not go on without it.
 	CgroupRequired bool
+	// Output, if set, is where the command's stdout and stderr go: through
+	// the watchdog, to the caller and a log (NewOutput).
+	Output *Output
+	// IdleTimeout, with Output: no byte on either stream for this long
+	// ends the run as a deadline does (Result.Idle). 0: none.
+	IdleTimeout time.Duration
+	// NullStdin gives the command /dev/null as stdin (--non-interactive).
+	NullStdin bool
+	// Notices, if set, receives what the watchdog decided on its own that
+	// the caller must hear of even without --verbose: an idle timeout.
+	Notices io.Writer
 }
 
 // Started identifies the started command.
@@ -112,6 +124,15 @@ type Result struct {
 	// Usage is what the whole task used, from its cgroup (zero without
 	// one): the OOM kills under its memory limit, peak memory, CPU time.
 	Usage Usage
+	// Idle: the deadline that passed was the idle timeout (TimedOut is
+	// set too); Waiting is what was then blocked reading input.
+	Idle    bool
+	Waiting []InputWait
+	// Stopped is the reason given to Stop, when Stop ended the run
+	// (TimedOut is set too: it ended as at a deadline).
+	Stopped string
+	// LogErr is why the log of the output is incomplete, if it is.
+	LogErr error
 }
 
 // Supervisor runs one command. Call Start, then Wait (or Abort).
@@ -128,6 +149,8 @@ type Supervisor struct {
 	early    bool          // s.sigs is the early subscription
 	pending  chan struct{} // closed when the early subscription is complete
 	deadline *time.Timer
+	stop     chan string // Stop's reason
+	rules    *Tree       // the tree as Start made it, for Members
 }
 
 // New prepares a supervisor. Nothing happens until Start.
@@ -135,7 +158,37 @@ func New(cfg Config) *Supervisor {
 	if cfg.ProgName == "" {
 		cfg.ProgName = "watchdog"
 	}
-	return &Supervisor{cfg: cfg}
+	return &Supervisor{cfg: cfg, stop: make(chan string, 1)}
+}
+
+// Stop ends the run as its deadline would (the signal, the grace, KILL),
+// for a reason found outside the supervisor: the process the task is tied
+// to exited, the task never became ready. The first reason counts; a run
+// already past its deadline or over is not changed. Safe from any
+// goroutine.
+func (s *Supervisor) Stop(reason string) {
+	select {
+	case s.stop <- reason:
+	default:
+	}
+}
+
+// Members are the pids of the task's processes now. Safe from any
+// goroutine: it reads a copy of the tree's rules made at the start.
+func (s *Supervisor) Members() []int {
+	if s.rules == nil {
+		return nil
+	}
+	t := *s.rules
+	live, _, err := t.Members()
+	if err != nil {
+		return nil
+	}
+	pids := make([]int, len(live))
+	for i, p := range live {
+		pids[i] = p.PID
+	}
+	return pids
 }
 
 // Start subscribes to signals (before the fork, so an early exit or signal
@@ -163,15 +216,27 @@ func (s *Supervisor) Start() (Started, error) {
 		s.cg = cg
 		spec.CgroupFD = cg.FD()
 	}
+	closeStdin, err := s.stdio(&spec)
+	if err != nil {
+		s.Close()
+		return Started{}, err
+	}
 	phase.Mark("fork")
 	p, err := s.fork(spec)
 	phase.Mark("command exec'd")
+	closeStdin()
 	if s.cfg.Coreutils {
 		afterForkCoreutils()
 	}
 	if err != nil {
+		if s.cfg.Output != nil {
+			s.cfg.Output.Abandon()
+		}
 		s.Close()
 		return Started{}, err
+	}
+	if s.cfg.Output != nil {
+		s.cfg.Output.start()
 	}
 	s.proc = p
 	if s.cfg.Timeout > 0 && s.cfg.Timeout < MaxDuration {
@@ -204,8 +269,33 @@ func (s *Supervisor) Start() (Started, error) {
 	if s.cfg.Foreground || s.cfg.Coreutils {
 		s.tree = &Tree{Leader: p.PID, LeaderTicks: s.started.StartTicks, NotBefore: s.started.StartTicks}
 	}
+	rules := *s.tree
+	s.rules = &rules
 	s.fault("after-start")
 	return s.started, nil
+}
+
+// stdio sets the command's stdin, stdout and stderr in spec: the caller's,
+// or /dev/null for stdin (NullStdin) and the Output's pipes. The returned
+// function closes what only the command needed, once it started.
+func (s *Supervisor) stdio(spec *Spec) (func(), error) {
+	if s.cfg.Output == nil && !s.cfg.NullStdin {
+		return func() {}, nil
+	}
+	files := []uintptr{0, 1, 2}
+	done := func() {}
+	if s.cfg.NullStdin {
+		null, err := os.Open(os.DevNull)
+		if err != nil {
+			return nil, err
+		}
+		files[0], done = null.Fd(), func() { null.Close() }
+	}
+	if s.cfg.Output != nil {
+		files[1], files[2] = s.cfg.Output.files()
+	}
+	spec.Files = files
+	return done, nil
 }
 
 // fork starts the command: in the task's cgroup when it has one (and in
@@ -250,6 +340,9 @@ func (s *Supervisor) Abort() {
 	}
 	s.drain(0)
 	s.removeCgroup()
+	if s.cfg.Output != nil {
+		_ = s.cfg.Output.Finish()
+	}
 	s.Close()
 }
 
@@ -284,13 +377,24 @@ func (s *Supervisor) Wait() Result {
 		deadlineC = s.deadline.C
 	}
 	escalated := false // a terminating signal went to the tree and KILL may follow
-	idleC, stopIdle := s.idleTimer()
-	defer stopIdle()
+	settledC, stopSettled := s.settleTimer()
+	defer stopSettled()
+	idle := s.idleTimer()
+	stopC := s.stop
 	for !s.reaped {
 		select {
-		case <-idleC:
-			idleC = nil
-			s.cfg.OnIdle()
+		case <-idle.C():
+			if !idle.expired(s.cfg.Output) {
+				continue
+			}
+			res.TimedOut, res.Idle = true, true
+			res.Waiting = s.waitingForInput()
+			s.noticeIdle(res.Waiting)
+			deadlineC, stopC = nil, nil
+			escalated = s.timedOut(escalated, &killC)
+		case <-settledC:
+			settledC = nil
+			s.cfg.OnSettled()
 		case sig := <-s.sigs:
 			ss := sig.(syscall.Signal)
 			if ss == syscall.SIGCHLD {
@@ -306,17 +410,15 @@ func (s *Supervisor) Wait() Result {
 				}
 			}
 		case <-deadlineC:
-			deadlineC = nil
+			deadlineC, stopC = nil, nil
+			idle.stop()
 			res.TimedOut = true
-			s.signalTree(s.cfg.Signal)
-			if s.cfg.Signal != syscall.SIGKILL && s.cfg.Signal != syscall.SIGCONT {
-				s.signalTree(syscall.SIGCONT)
-			}
-			if !escalated && s.cfg.KillAfter > 0 {
-				escalated = true
-				killC = time.After(s.cfg.KillAfter)
-			}
-			s.fault("escalating")
+			escalated = s.timedOut(escalated, &killC)
+		case reason := <-stopC:
+			stopC, deadlineC = nil, nil
+			idle.stop()
+			res.TimedOut, res.Stopped = true, reason
+			escalated = s.timedOut(escalated, &killC)
 		case <-killC:
 			killC = nil
 			res.Killed = true
@@ -331,8 +433,27 @@ func (s *Supervisor) Wait() Result {
 		res.Usage = s.cg.Usage()
 	}
 	s.removeCgroup()
+	if s.cfg.Output != nil {
+		res.LogErr = s.cfg.Output.Finish()
+	}
 	res.ExitCode, res.Reraise = exitStatus(s.status, res.TimedOut, s.cfg.PreserveStatus)
 	return res
+}
+
+// timedOut is what a deadline (or the idle timeout) sets off: the signal
+// to the tree, CONT so a stopped process can act on it, and KILL after the
+// grace unless a forwarded signal already scheduled it.
+func (s *Supervisor) timedOut(escalated bool, killC *<-chan time.Time) bool {
+	s.signalTree(s.cfg.Signal)
+	if s.cfg.Signal != syscall.SIGKILL && s.cfg.Signal != syscall.SIGCONT {
+		s.signalTree(syscall.SIGCONT)
+	}
+	if !escalated && s.cfg.KillAfter > 0 {
+		escalated = true
+		*killC = time.After(s.cfg.KillAfter)
+	}
+	s.fault("escalating")
+	return escalated
 }
 
 // endLeftovers ends what the command left behind: TERM, the grace, KILL;
@@ -395,12 +516,12 @@ func (s *Supervisor) Close() {
 	}
 }
 
-// idleTimer fires once after IdleAfter when Config.OnIdle is set.
-func (s *Supervisor) idleTimer() (<-chan time.Time, func()) {
-	if s.cfg.OnIdle == nil {
+// settleTimer fires once after SettleAfter when Config.OnSettled is set.
+func (s *Supervisor) settleTimer() (<-chan time.Time, func()) {
+	if s.cfg.OnSettled == nil {
 		return nil, func() {}
 	}
-	t := time.NewTimer(IdleAfter)
+	t := time.NewTimer(SettleAfter)
 	return t.C, func() { t.Stop() }
 }
 
