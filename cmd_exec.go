@@ -5,6 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"github.com/watchdog-run/watchdog/internal/phase"
+	"github.com/watchdog-run/watchdog/internal/tasklog"
 	"github.com/watchdog-run/watchdog/launch"
 	"github.com/watchdog-run/watchdog/registry"
 	"github.com/watchdog-run/watchdog/supervise"
@@ -39,7 +40,19 @@ As root, or in a delegated cgroup v2 subtree (systemd-run --user --scope -p
 Delegate=yes), the task gets a cgroup of its own: every process it starts is
 in it, and --memory, --cpus and --pids cap the whole task (where no cgroup
 can be made they are refused, exit 125). An OOM kill is recorded (reason
-oom), with the task's peak memory and CPU time.`,
+oom), with the task's peak memory and CPU time.
+
+With --log or --idle-timeout the command's stdout and stderr are pipes to
+the watchdog, which passes them on unchanged (a program may then turn off
+colours or buffer its output, as with any pipe); see 'watchdog logs'.
+
+--detach runs the task in the background: the watchdog prints the task id,
+run id, pid and log (--json: {id, run_id, pid, log}) once the start is
+recorded, and exits 0, or with the start's failure (125, 126, 127). With
+--ready-port, --ready-http or --ready-log it returns once the task is
+ready; if it is not ready within --ready-timeout it is ended (exit 124),
+and if it ends first, exec exits with its status (1 if that was 0); either
+way the end of its log is shown. 'watchdog wait ID' waits for the end.`,
 	Flags: []cli.Flag{
 		&cli.StringFlag{Name: "id", Usage: "task `ID` (1-64 of A-Z a-z 0-9 . _ -); generated if not given"},
 		&cli.StringFlag{Name: "timeout", Aliases: []string{"t"}, Usage: "deadline `DURATION`; 0 for none", Value: "0", EnvVars: []string{launch.EnvTimeout}},
@@ -53,6 +66,18 @@ oom), with the task's peak memory and CPU time.`,
 		&cli.StringFlag{Name: "memory", Usage: "memory limit `SIZE` of the whole task (512m, 2g; no swap on top); needs a cgroup"},
 		&cli.StringFlag{Name: "cpus", Usage: "CPU limit: `N` CPUs' worth of time (0.5, 2); needs a cgroup"},
 		&cli.StringFlag{Name: "pids", Usage: "at most `N` processes and threads in the task; needs a cgroup"},
+		logFlag,
+		&cli.StringFlag{Name: "log-max", Usage: "keep at most `SIZE` of log: its head and newest tail (default 64m)"},
+		&cli.StringFlag{Name: "idle-timeout", Usage: "end the command after `DURATION` without output on stdout or stderr (reason idle, exit 124)"},
+		&cli.BoolFlag{Name: "non-interactive", Usage: "stdin from /dev/null and the environment that keeps git, apt, pip and editors from prompting"},
+		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run in the background, output to the task's log; return once the start is recorded (or the task is ready)"},
+		&cli.StringFlag{Name: "ready-port", Usage: "with --detach: return once a process of the task listens on `PORT` and accepts a connection"},
+		&cli.StringFlag{Name: "ready-http", Usage: "with --detach: return once a GET of `URL` (http://) answers 2xx or 3xx"},
+		&cli.StringFlag{Name: "ready-log", Usage: "with --detach: return once a line of output matches `REGEX`"},
+		&cli.StringFlag{Name: "ready-timeout", Usage: "end the task if it is not ready within `DURATION` (default 60s)"},
+		&cli.BoolFlag{Name: "reuse", Usage: "with --ready-port: if a running, ready task already serves PORT with this command, report it instead of starting another"},
+		&cli.StringFlag{Name: "tie", Usage: "end the task when process `PID` exits ('parent': the watchdog's parent; reason caller-exited)"},
+		jsonFlag,
 		registryFlag,
 	},
 	OnUsageError: usageError,
@@ -92,6 +117,12 @@ func parseExecOptions(c *cli.Context) (*launch.Options, error) {
 	if err := parseLimits(c, o); err != nil {
 		return nil, err
 	}
+	if err := parseOutput(c, o); err != nil {
+		return nil, err
+	}
+	if err := parseBackground(c, o); err != nil {
+		return nil, err
+	}
 	return o, nil
 }
 
@@ -125,6 +156,15 @@ func parseLimits(c *cli.Context, o *launch.Options) error {
 }
 
 func execAction(c *cli.Context) error {
+	bg := launch.BackgroundFromEnv()
+	err := execRun(c, bg)
+	if bg != nil {
+		bg.Fail(launch.AsExit(err)) // nothing if the start was reported
+	}
+	return err
+}
+
+func execRun(c *cli.Context, bg *launch.Background) error {
 	o, err := parseExecOptions(c)
 	if err != nil {
 		return err
@@ -134,9 +174,22 @@ func execAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if c.Bool("detach") && bg == nil {
+		return detach(c, store, o)
+	}
+	m := launch.Mode{Prog: "watchdog", Stderr: c.App.ErrWriter}
+	if bg != nil {
+		m.Background, m.Stderr = bg, bg.Stderr()
+		if t := bg.Tie(); t != nil {
+			o.Tie = t // "parent" is the foreground half's
+		}
+	}
 	runID := launch.NewRunID()
 	if o.ID == "" {
 		o.ID = launch.DefaultID("task", runID)
 	}
-	return launch.RunNative(store, o, runID, launch.Mode{Prog: "watchdog", Stderr: c.App.ErrWriter})
+	if o.Output.Log == logDefault {
+		o.Output.Log = tasklog.PathFor(store.Path, o.ID, runID)
+	}
+	return launch.RunNative(store, o, runID, m)
 }

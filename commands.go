@@ -18,8 +18,8 @@ func commands() []*cli.Command {
 		cmds []*cli.Command
 	}{
 		// urfave/cli lists categories in name order.
-		{"Run", []*cli.Command{execCommand, dockerRunCommand, killCommand}},
-		{"See what runs", []*cli.Command{listCommand, checkCommand, reportCommand, statsCommand, rehydrateCommand}},
+		{"Run", []*cli.Command{execCommand, dockerRunCommand, killCommand, waitCommand}},
+		{"See what runs", []*cli.Command{listCommand, checkCommand, reportCommand, statsCommand, rehydrateCommand, logsCommand}},
 		{"Set up", []*cli.Command{shimCommand, completionCommand}},
 		{"Sweep and tidy", []*cli.Command{sweepCommand, runCommand, cleanupCommand, registerCommand}},
 	} {
@@ -59,7 +59,7 @@ var commandArgs = map[string]argKind{
 	"list": argsNone, "report": argsNone, "stats": argsNone, "rehydrate": argsNone,
 	"sweep": argsNone, "run": argsNone, "cleanup": argsNone,
 	"shim list": argsNone, "shim dir": argsNone,
-	"check": argsTrailingOptions, "kill": argsTrailingOptions, "register": argsTrailingOptions,
+	"check": argsTrailingOptions, "kill": argsTrailingOptions, "logs": argsTrailingOptions, "wait": argsTrailingOptions, "register": argsTrailingOptions,
 	"shim install": argsTrailingOptions, "shim remove": argsTrailingOptions,
 }
 

@@ -30,6 +30,12 @@ type Options struct {
 	// LimitsGiven records them as typed ("memory": "512m").
 	Limits      supervise.Limits
 	LimitsGiven map[string]string
+	// Output: --log, --idle-timeout, --non-interactive.
+	Output OutputOptions
+	// Ready says when a detached task is ready (--ready-*).
+	Ready ReadyOptions
+	// Tie is the process whose exit ends the task (--tie).
+	Tie *Tie
 }
 
 // Mode is how a run behaves beyond its options.
@@ -42,6 +48,10 @@ type Mode struct {
 	// BestEffort makes registry trouble a warning (printed once) instead
 	// of a failure: a drop-in never fails where timeout would not.
 	BestEffort bool
+	// Background, when set, is the report pipe of the background half of
+	// exec --detach: the output goes to the log alone, and the start (or
+	// the readiness) is reported on it.
+	Background *Background
 }
 
 // Warn says something went wrong that the run survives.
@@ -115,8 +125,10 @@ func Run(store *registry.Store, o *Options, runID string, r Runner, m Mode) *Exi
 			m.Warn("cannot add the registry to the index %s: %v", registry.IndexPath(), err)
 		}
 	}
+	bg := l.background()
 	res, err := r.Wait(l.recordEarly)
 	phase.Mark("command and leftovers ended")
+	notReady := bg.finish()
 	if err != nil {
 		return l.unfinished(err)
 	}
@@ -126,6 +138,9 @@ func Run(store *registry.Store, o *Options, runID string, r Runner, m Mode) *Exi
 		}
 	}
 	phase.Mark("end recorded")
+	if notReady != nil {
+		m.Background.Fail(l.notReady(notReady, res))
+	}
 	for _, p := range res.Stuck {
 		m.Warn("pid %d survived KILL (state %c); it is in uninterruptible sleep", p.PID, p.State)
 	}

@@ -21,12 +21,21 @@ type native struct {
 	// record, set by Wait, records the end before the drop-in's final
 	// KILL, which reaches the watchdog too.
 	record func(supervise.Result)
+	// output passes the output through the watchdog (--log,
+	// --idle-timeout); nil: the command writes to the caller's streams.
+	output *taskOutput
+	// match watches the output for --ready-log; nil without it.
+	match *logMatch
+	// tied is closed when the process the task is tied to exits (--tie).
+	tied <-chan struct{}
+	// ended is closed when the task has ended.
+	ended chan struct{}
 }
 
 var _ Runner = (*native)(nil)
 
 func newNative(o *Options, runID string, m Mode) *native {
-	return &native{o: o, m: m, runID: runID, tag: supervise.RunTag(runID)}
+	return &native{o: o, m: m, runID: runID, tag: supervise.RunTag(runID), ended: make(chan struct{})}
 }
 
 // Prepare resolves the command like a shell (unless a PATH shim already
@@ -40,19 +49,42 @@ func (n *native) Prepare() error {
 		}
 	}
 	keep := keepDescendants(n.o, n.m)
+	if keep && n.o.Output.passesOutput() {
+		return notStarted{Failf("run without --keep-descendants", "--log and --idle-timeout pass the output through the watchdog, and a kept process would lose its stdout when the watchdog exits")}
+	}
 	var err error
-	if n.cgroup, err = n.newCgroup(keep); err != nil {
+	if n.output, err = openOutput(n.o, n.m.Background != nil); err != nil {
 		return err
+	}
+	if n.m.Background != nil && n.output != nil {
+		// The background half's own messages go to the task's log.
+		n.m.Background.logTo(n.output.pipes.Notes())
+	}
+	if re := n.o.Ready.Log; re != nil && n.output != nil {
+		n.match = newLogMatch(re)
+		n.output.pipes.Tap(n.match.tap)
+	}
+	if t := n.o.Tie; t != nil {
+		if n.tied, err = supervise.WatchExit(t.PID, t.Ticks); err != nil {
+			return notStarted{Failf("", "--tie: process %d has already exited", t.PID)}
+		}
+	}
+	if n.cgroup, err = n.newCgroup(keep); err != nil {
+		return err // Abort closes the output
 	}
 	var verbose io.Writer
 	if n.o.Verbose {
 		verbose = n.m.Stderr
 	}
-	n.sup = supervise.New(supervise.Config{
+	env := os.Environ()
+	if n.o.Output.NonInteractive {
+		env = withNonInteractive(env)
+	}
+	cfg := supervise.Config{
 		Spec: supervise.Spec{
 			Path: path,
 			Argv: n.o.Argv,
-			Env:  supervise.Env(os.Environ(), n.o.ID, n.runID, supervise.SelfTag(keep)),
+			Env:  supervise.Env(env, n.o.ID, n.runID, supervise.SelfTag(keep)),
 		},
 		Timeout:         n.o.Timeout,
 		KillAfter:       n.o.KillAfter,
@@ -68,7 +100,7 @@ func (n *native) Prepare() error {
 		// A supervisor that is still waiting after a second will wait long:
 		// give back the pages of code its start-up used. Quick commands
 		// never pay for this.
-		OnIdle: supervise.TrimResident,
+		OnSettled: supervise.TrimResident,
 		BeforeGroupKill: func(res supervise.Result) {
 			if n.record != nil {
 				n.record(res)
@@ -76,8 +108,27 @@ func (n *native) Prepare() error {
 		},
 		Cgroup:         n.cgroup,
 		CgroupRequired: n.o.Limits.Any(),
-	})
+		NullStdin:      n.o.Output.NonInteractive,
+		Notices:        n.m.Stderr,
+	}
+	if n.output != nil {
+		cfg.Output = n.output.pipes
+		cfg.IdleTimeout = n.o.Output.Idle
+	}
+	n.sup = supervise.New(cfg)
 	return nil
+}
+
+// closeOutput closes the log and the copies of the caller's streams; a
+// log that could not be completed is said to be so.
+func (n *native) closeOutput() {
+	if n.output == nil {
+		return
+	}
+	if err := n.output.close(); err != nil {
+		n.m.Warn("the log %s may be incomplete: %v", supervise.Escape(n.o.Output.Log), err)
+	}
+	n.output = nil
 }
 
 // newCgroup makes the task's own cgroup where one can be made (root, or a
@@ -143,6 +194,13 @@ func (n *native) Record(t *registry.Task) {
 		Cgroup:     st.Cgroup,
 	}
 	t.Native.ResourceLimits = n.o.LimitsGiven
+	t.Log = n.o.Output.Log
+	if tie := n.o.Tie; tie != nil {
+		t.TiedTo = &registry.Proc{PID: tie.PID, StartTicks: tie.Ticks}
+	}
+	if n.o.Output.Idle > 0 {
+		t.IdleTimeout = n.o.Output.Idle.Seconds()
+	}
 	if !st.Deadline.IsZero() {
 		t.Deadline = registry.FormatTime(st.Deadline)
 	}
@@ -150,8 +208,30 @@ func (n *native) Record(t *registry.Task) {
 
 func (n *native) Wait(record func(supervise.Result)) (supervise.Result, error) {
 	n.record = record
-	return n.sup.Wait(), nil
+	if n.tied != nil {
+		go func() {
+			select {
+			case <-n.tied:
+				n.sup.Stop(registry.ReasonCallerExited)
+			case <-n.ended:
+			}
+		}()
+	}
+	res := n.sup.Wait()
+	close(n.ended)
+	if res.LogErr != nil {
+		n.m.Warn("the log %s is incomplete: %v", supervise.Escape(n.o.Output.Log), res.LogErr)
+	}
+	n.closeOutput()
+	return res, nil
 }
+
+// Members, Stop and Ended let a detached task's readiness be watched.
+func (n *native) Members() []int         { return n.sup.Members() }
+func (n *native) Stop(reason string)     { n.sup.Stop(reason) }
+func (n *native) Ended() <-chan struct{} { return n.ended }
+func (n *native) logMatch() *logMatch    { return n.match }
+func (n *native) started() (int, string) { return n.sup.Started().PID, n.o.Output.Log }
 
 // Abort kills the started tree without grace.
 func (n *native) Abort() {
@@ -161,4 +241,8 @@ func (n *native) Abort() {
 	if n.cgroup != nil {
 		_ = n.cgroup.RemoveWhenEmpty(time.Second, nil) // made by Prepare, perhaps never used
 	}
+	if n.output != nil && (n.sup == nil || n.sup.Started().PID == 0) {
+		n.output.pipes.Abandon() // never started: nothing reads or writes them
+	}
+	n.closeOutput()
 }

@@ -165,11 +165,28 @@ func ApplyEnd(t *registry.Task, res supervise.Result) {
 		return
 	}
 	t.Status, t.Reason = endStatus(res)
+	if res.Idle {
+		t.Error = idleError(t.IdleTimeout, res.Waiting)
+	}
+}
+
+// idleError says why an idle task ended: the silence, and what was then
+// waiting for input.
+func idleError(seconds float64, waiting []supervise.InputWait) string {
+	msg := fmt.Sprintf("no output for %gs", seconds)
+	for _, w := range waiting {
+		msg += "; " + w.Describe()
+	}
+	return msg
 }
 
 // endStatus is the status and reason of a run that ended as res says.
 func endStatus(res supervise.Result) (status, reason string) {
 	switch {
+	case res.Idle:
+		return registry.StatusFailed, registry.ReasonIdle
+	case res.Stopped != "":
+		return registry.StatusFailed, res.Stopped
 	case res.TimedOut:
 		return registry.StatusFailed, registry.ReasonTimeout
 	case res.Usage.OOMKills > 0 && (res.Signal != 0 || res.CommandCode != 0):

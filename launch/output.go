@@ -1,0 +1,137 @@
+package launch
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/watchdog-run/watchdog/internal/tasklog"
+	"github.com/watchdog-run/watchdog/supervise"
+)
+
+// OutputOptions are the options that pass the command's output through the
+// watchdog (--log, --idle-timeout) or keep it from prompting
+// (--non-interactive).
+type OutputOptions struct {
+	// Log is the file the output is kept in; empty: none.
+	Log    string
+	LogMax int64 // its size cap (--log-max)
+	// Idle ends the task when its output has been silent this long.
+	Idle           time.Duration
+	NonInteractive bool
+}
+
+// passesOutput reports whether the output goes through the watchdog.
+func (o OutputOptions) passesOutput() bool { return o.Log != "" || o.Idle > 0 }
+
+// NonInteractiveEnv is what --non-interactive sets, over the caller's
+// values, so that the usual tools fail instead of waiting for an answer
+// (stdin is /dev/null as well). The README lists them.
+var NonInteractiveEnv = []string{
+	"GIT_TERMINAL_PROMPT=0",          // git: no username/password prompt
+	"GIT_EDITOR=true",                // git commit/merge/rebase: no editor; an empty message aborts
+	"GIT_SEQUENCE_EDITOR=true",       // git rebase -i: the todo list as it is
+	"GIT_PAGER=cat",                  // git log/diff: no pager
+	"GCM_INTERACTIVE=never",          // Git Credential Manager: no dialog
+	"EDITOR=true",                    // crontab -e, visudo, many more
+	"VISUAL=true",                    // ditto, preferred over EDITOR by some
+	"PAGER=cat",                      // man, less-based tools
+	"MANPAGER=cat",                   // man
+	"SYSTEMD_PAGER=cat",              // systemctl, journalctl
+	"DEBIAN_FRONTEND=noninteractive", // apt, dpkg: defaults instead of questions
+	"PIP_NO_INPUT=1",                 // pip: no prompts
+	"SSH_ASKPASS_REQUIRE=never",      // ssh: no askpass program
+	"NPM_CONFIG_YES=false",           // npx: no "Ok to proceed?"; refuses instead
+}
+
+// withNonInteractive sets NonInteractiveEnv over env.
+func withNonInteractive(env []string) []string {
+	set := map[string]bool{}
+	for _, kv := range NonInteractiveEnv {
+		set[kv[:strings.IndexByte(kv, '=')+1]] = true
+	}
+	out := make([]string, 0, len(env)+len(NonInteractiveEnv))
+	for _, kv := range env {
+		if i := strings.IndexByte(kv, '='); i >= 0 && set[kv[:i+1]] {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return append(out, NonInteractiveEnv...)
+}
+
+// taskOutput is the output side of a native run: the pipes and the log.
+type taskOutput struct {
+	pipes   *supervise.Output
+	log     *tasklog.Writer
+	callers []*os.File // copies of the caller's stdout and stderr
+}
+
+// openOutput makes what passes the output through the watchdog, when the
+// options ask for it: the log file first (a log that cannot be made stops
+// the run before anything starts), then the pipes. The caller's stdout and
+// stderr are written through copies of their descriptors: Go ends a
+// program that writes to a closed pipe on descriptor 1 or 2 itself, and
+// the watchdog must live to record the end. A detached run passes nothing
+// on: its output goes to the log alone.
+func openOutput(o *Options, detached bool) (*taskOutput, error) {
+	if !o.Output.passesOutput() {
+		return nil, nil
+	}
+	t := &taskOutput{}
+	var log io.Writer
+	if o.Output.Log != "" {
+		w, err := tasklog.Create(o.Output.Log, o.Output.LogMax)
+		if err != nil {
+			return nil, notStarted{Failf("choose another file with --log=FILE", "cannot keep the log: %v", err)}
+		}
+		t.log, log = w, w
+	}
+	var stdout, stderr io.Writer
+	if !detached {
+		for fd := range 3 {
+			if fd == 0 {
+				continue
+			}
+			f, err := dupFile(fd)
+			if err != nil {
+				t.close()
+				return nil, fmt.Errorf("cannot pass the output on: %w", err)
+			}
+			t.callers = append(t.callers, f)
+		}
+		stdout, stderr = t.callers[0], t.callers[1]
+	}
+	pipes, err := supervise.NewOutput(stdout, stderr, log)
+	if err != nil {
+		t.close()
+		return nil, fmt.Errorf("cannot pass the output on: %w", err)
+	}
+	t.pipes = pipes
+	return t, nil
+}
+
+// dupFile is a copy of descriptor fd, close-on-exec.
+func dupFile(fd int) (*os.File, error) {
+	nfd, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 3)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(nfd), fmt.Sprintf("fd %d", fd)), nil
+}
+
+// close releases the log and the copies; the pipes are the supervisor's.
+func (t *taskOutput) close() error {
+	var err error
+	if t.log != nil {
+		err = t.log.Close()
+	}
+	for _, f := range t.callers {
+		f.Close()
+	}
+	return err
+}
