@@ -1,0 +1,230 @@
+package launch
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/watchdog-run/watchdog/supervise"
+)
+
+// ReadyOptions say when a detached task is ready (--ready-port,
+// --ready-http, --ready-log); all that are given must hold.
+type ReadyOptions struct {
+	Port    int            // a process of the task's tree listens on it, and it accepts a connection
+	HTTP    *url.URL       // a GET answers 2xx or 3xx
+	Log     *regexp.Regexp // a line of output matches
+	Timeout time.Duration  // --ready-timeout
+}
+
+// DefaultReadyTimeout is how long a task has to become ready.
+const DefaultReadyTimeout = 60 * time.Second
+
+// Any reports whether readiness was asked for.
+func (r ReadyOptions) Any() bool { return r.Port > 0 || r.HTTP != nil || r.Log != nil }
+
+// ParseReadyHTTP checks a --ready-http URL: http only (a dev server's),
+// with a host.
+func ParseReadyHTTP(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		return nil, fmt.Errorf("--ready-http: %s is not an http:// URL with a host (https is not probed)", supervise.Quote(s))
+	}
+	return u, nil
+}
+
+// readyProbeEvery is how often the port and the URL are tried. A probe is
+// a connection attempt; the log is not polled, its lines are matched as
+// they pass.
+const readyProbeEvery = 20 * time.Millisecond
+
+// logMatch matches the task's output, line by line, as it passes through
+// the watchdog, and closes matched at the first match.
+type logMatch struct {
+	re      *regexp.Regexp
+	mu      sync.Mutex
+	partial [2][]byte // a line begun on stdout, on stderr
+	matched chan struct{}
+	done    bool
+}
+
+func newLogMatch(re *regexp.Regexp) *logMatch {
+	return &logMatch{re: re, matched: make(chan struct{})}
+}
+
+// tap is given every read of output (supervise.Output's tap); each
+// stream's lines are matched whole.
+func (m *logMatch) tap(stream int, p []byte) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.done {
+		return
+	}
+	buf := append(m.partial[stream], p...)
+	for {
+		i := bytes.IndexByte(buf, '\n')
+		if i < 0 {
+			break
+		}
+		if m.re.Match(buf[:i]) {
+			m.match()
+			return
+		}
+		buf = buf[i+1:]
+	}
+	if len(buf) > 64<<10 {
+		// A line this long is matched as it is, and not kept growing.
+		if m.re.Match(buf) {
+			m.match()
+			return
+		}
+		buf = nil
+	}
+	m.partial[stream] = append([]byte(nil), buf...)
+}
+
+func (m *logMatch) match() {
+	m.done = true
+	m.partial = [2][]byte{}
+	close(m.matched)
+}
+
+// errNotReady is a readiness wait that ended without the task ready.
+var errNotReady = errors.New("not ready")
+
+// waitReady waits until every condition holds, the task ends (ended is
+// closed), or the timeout passes. members gives the task's pids now.
+func waitReady(r ReadyOptions, lm *logMatch, members func() []int, ended <-chan struct{}) error {
+	timeout := r.Timeout
+	if timeout <= 0 {
+		timeout = DefaultReadyTimeout
+	}
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	if lm != nil {
+		select {
+		case <-lm.matched:
+		case <-ended:
+			return errTaskEnded
+		case <-deadline.C:
+			return fmt.Errorf("no line of output matched --ready-log %s within %v", supervise.Quote(lm.re.String()), timeout)
+		}
+	}
+	if r.Port == 0 && r.HTTP == nil {
+		return nil
+	}
+	tick := time.NewTicker(readyProbeEvery)
+	defer tick.Stop()
+	for {
+		why := probe(r, members)
+		if why == "" {
+			return nil
+		}
+		select {
+		case <-tick.C:
+		case <-ended:
+			return errTaskEnded
+		case <-deadline.C:
+			return fmt.Errorf("not ready within %v (--ready-timeout): %s", timeout, why)
+		}
+	}
+}
+
+var errTaskEnded = errors.New("the task ended before it was ready")
+
+// probe tries the port and the URL once; "" means ready, else why not.
+func probe(r ReadyOptions, members func() []int) string {
+	if r.Port > 0 {
+		if !supervise.ListensOn(members(), r.Port) {
+			return fmt.Sprintf("no process of the task listens on port %d", r.Port)
+		}
+		if !accepts(r.Port) {
+			return fmt.Sprintf("port %d does not accept a connection", r.Port)
+		}
+	}
+	if r.HTTP != nil {
+		if why := httpReady(r.HTTP); why != "" {
+			return why
+		}
+	}
+	return ""
+}
+
+// accepts reports whether a connection to the port on the loopback
+// address (IPv4, then IPv6) is accepted.
+func accepts(port int) bool {
+	for _, host := range []string{"127.0.0.1", "::1"} {
+		c, err := net.DialTimeout("tcp", net.JoinHostPort(host, strconv.Itoa(port)), time.Second)
+		if err == nil {
+			c.Close()
+			return true
+		}
+	}
+	return false
+}
+
+// httpReady sends one GET and reads the status line: 2xx and 3xx are
+// ready (a redirect is not followed). Written by hand so that the exec
+// path does not link net/http.
+func httpReady(u *url.URL) string {
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), "80")
+	}
+	c, err := net.DialTimeout("tcp", host, time.Second)
+	if err != nil {
+		return fmt.Sprintf("%s: %v", u, err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	path := u.RequestURI()
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: watchdog\r\nConnection: close\r\n\r\n", path, u.Host)
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return fmt.Sprintf("%s: no answer: %v", u, err)
+	}
+	f := strings.Fields(line)
+	if len(f) < 2 || !strings.HasPrefix(f[0], "HTTP/") {
+		return fmt.Sprintf("%s: not an HTTP answer", u)
+	}
+	if code, err := strconv.Atoi(f[1]); err != nil || code < 200 || code >= 400 {
+		return fmt.Sprintf("%s answered %s", u, strings.TrimSpace(strings.Join(f[1:], " ")))
+	}
+	return ""
+}
+
+// Tie is a process the task is tied to (--tie): when it exits, the task is
+// ended (reason caller-exited).
+type Tie struct {
+	PID   int
+	Ticks uint64
+}
+
+// ResolveTie reads --tie: "parent" (the watchdog's parent) or a pid, and
+// pins it to its start time.
+func ResolveTie(s string, parent int) (*Tie, error) {
+	pid := parent
+	if s != "parent" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("--tie: %s is neither a pid nor 'parent'", supervise.Quote(s))
+		}
+		pid = n
+	}
+	if pid <= 1 {
+		return nil, fmt.Errorf("--tie: pid %d is init (or none): the task could never be ended by its exit", pid)
+	}
+	ticks, err := supervise.StartTicks(pid)
+	if err != nil {
+		return nil, fmt.Errorf("--tie: no process %d", pid)
+	}
+	return &Tie{PID: pid, Ticks: ticks}, nil
+}
