@@ -1,7 +1,6 @@
 package main
 
 import (
-	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -94,7 +93,7 @@ func refuseStrayArgs(c *cli.Command, path string) {
 func fresh(c *cli.Command) *cli.Command {
 	cp := *c
 	cp.HideHelpCommand = len(c.Subcommands) == 0
-	cp.Flags = slices.Clone(c.Flags)
+	cp.Flags = withNames(c.Flags)
 	cp.Subcommands = nil
 	for _, sub := range c.Subcommands {
 		cp.Subcommands = append(cp.Subcommands, fresh(sub))
@@ -308,10 +307,8 @@ func takesValue(cmd *cli.Command, name string) bool {
 			if n != name {
 				continue
 			}
-			if _, ok := f.(*cli.BoolFlag); ok {
-				return false
-			}
-			return true
+			dg, ok := f.(cli.DocGenerationFlag)
+			return !ok || dg.TakesValue()
 		}
 	}
 	return false

@@ -95,7 +95,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			"124 timed out, 137 killed after the grace, 125 the watchdog failed, 126 not executable,\n" +
 			"127 not found.",
 		// --help by hand: urfave/cli adds it only with its own help command.
-		Flags:                []cli.Flag{registryFlag, cli.HelpFlag},
+		Flags:                withNames([]cli.Flag{registryFlag, cli.HelpFlag}),
 		Commands:             commands(),
 		Writer:               stdout,
 		ErrWriter:            stderr,
