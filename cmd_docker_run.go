@@ -17,7 +17,7 @@ Docker client (so that exec never loads it). Options:
   --shm-size SIZE --cap-add CAP... --cap-drop CAP... --gpus all|N|device=ID
   --platform OS[/ARCH[/VARIANT]]
   --pull missing|never -i -t --label K=V... --preserve-status --verbose
-  --registry PATH
+  --log[=FILE] --log-max SIZE --idle-timeout DUR --registry PATH
 "watchdog docker-run --help" shows them in full.`,
 	SkipFlagParsing: true,
 	Action: func(c *cli.Context) error {

@@ -19,6 +19,8 @@ import (
 	"github.com/docker/docker/client"
 	units "github.com/docker/go-units"
 	"github.com/urfave/cli/v2"
+	"github.com/watchdog-run/watchdog/internal/outputflag"
+	"github.com/watchdog-run/watchdog/internal/tasklog"
 	"github.com/watchdog-run/watchdog/internal/version"
 	"github.com/watchdog-run/watchdog/launch"
 	"github.com/watchdog-run/watchdog/launch/container"
@@ -69,6 +71,9 @@ func usageError(c *cli.Context, err error, _ bool) error {
 	return fail(125, err.Error(), "run 'watchdog docker-run --help' for usage")
 }
 
+// outputFlags are --log[=FILE], --log-max and --idle-timeout, as exec's.
+var outputFlags = outputflag.Flags()
+
 var runCommand = &cli.Command{
 	Name:                   "run",
 	OnUsageError:           usageError,
@@ -81,6 +86,13 @@ its environment; waits for its exit before starting it; streams stdout and
 stderr live and separately (stdin with -i, a TTY with -t); forwards INT, TERM
 and HUP; at the deadline sends --signal, then KILL after --kill-after;
 removes it at the end unless --keep (--rm, the default, is accepted).
+
+--log keeps stdout and stderr, as they pass, in the task's log beside the
+registry (--log=FILE: in FILE; at most --log-max, 64m by default), both
+streams in the order they arrived, while they still reach you live and
+separately; 'watchdog logs ID' reads it. --idle-timeout DUR ends the
+container as its deadline does (--signal, then KILL after --kill-after)
+once it has printed nothing for DUR: reason idle, exit 124.
 
 Also as docker run's: --init, --entrypoint, --hostname, --env-file (read
 before -e), --pull missing|never, -p/--publish, --mount, --shm-size,
@@ -130,6 +142,7 @@ watchdog sweep finishes it). Images are never pulled.`,
 		&cli.StringSliceFlag{Name: "label", Aliases: []string{"l"}, Usage: "`KEY=VALUE` label (repeatable)"},
 		&cli.BoolFlag{Name: "preserve-status", Usage: "exit with the container's code even when it timed out"},
 		&cli.BoolFlag{Name: "verbose", Usage: "say on stderr when a signal is sent"},
+		outputFlags[0], outputFlags[1], outputFlags[2],
 		&cli.StringFlag{Name: "registry", Usage: "registry file `PATH`", EnvVars: []string{registry.EnvPath}},
 	},
 	Action: runAction,
@@ -145,6 +158,10 @@ func runAction(c *cli.Context) error {
 		return launch.Fail(err, "")
 	}
 	co.Registry, _ = filepath.Abs(store.Path)
+	if o.Output.Log == outputflag.LogDefault {
+		o.Output.Log = tasklog.PathFor(co.Registry, o.ID, co.RunID)
+	}
+	co.Log = o.Output.Log
 	ctx := context.Background()
 	cli, err := container.Connect(ctx)
 	if err != nil {
@@ -184,6 +201,9 @@ func parseRun(c *cli.Context) (*launch.Options, container.Options, error) {
 	if o.Labels, err = launch.ParseContainerLabels(c.StringSlice("label")); err != nil {
 		return nil, co, launch.Fail(err, "")
 	}
+	if err := outputflag.Parse(c, &o.Output, "watchdog docker-run --log --log-max 16m IMAGE"); err != nil {
+		return nil, co, err
+	}
 	co, err = containerOptions(c, o, co.RunID)
 	return o, co, err
 }
@@ -197,9 +217,13 @@ func containerOptions(c *cli.Context, o *launch.Options, runID string) (containe
 		Interactive: c.Bool("interactive"), TTY: c.Bool("tty"), Keep: c.Bool("keep"), Hostname: c.String("hostname"),
 		Labels: o.Labels, Limits: map[string]string{},
 		Timeout: o.Timeout, KillAfter: o.KillAfter, Signal: o.Signal, Preserve: o.Preserve, Warn: os.Stderr,
+		LogMax: o.Output.LogMax, IdleTimeout: o.Output.Idle,
 	}
 	if o.Timeout >= supervise.MaxDuration {
 		co.Timeout = 0
+	}
+	if o.Output.Idle >= supervise.MaxDuration {
+		co.IdleTimeout = 0
 	}
 	if o.Verbose {
 		co.Verbose = os.Stderr

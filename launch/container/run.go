@@ -66,6 +66,13 @@ type Options struct {
 	Signal    syscall.Signal
 	Preserve  bool
 	Verbose   io.Writer
+	// Log is the file the output is kept in as it passes (--log),
+	// absolute; empty: none. LogMax caps it (--log-max).
+	Log    string
+	LogMax int64
+	// IdleTimeout ends the container as its deadline does when no output
+	// has arrived for this long (--idle-timeout); 0: never.
+	IdleTimeout time.Duration
 	// Warn receives the notices that the engine was lost after the start,
 	// and regained; nil: os.Stderr.
 	Warn io.Writer
@@ -77,9 +84,11 @@ type Result struct {
 	StatusCode  int64 // the container's own exit code
 	ExitCode    int   // what to exit with: the coreutils timeout convention
 	TimedOut    bool
-	Killed      bool
-	Received    syscall.Signal
-	Removed     bool
+	// Idle: what timed out was the idle timeout (TimedOut is set too).
+	Idle     bool
+	Killed   bool
+	Received syscall.Signal
+	Removed  bool
 }
 
 // ExitEngineLost is docker-run's status when the container started and the
@@ -104,6 +113,9 @@ type Runner struct {
 	deadline time.Time // as the labels and the record say; zero: none
 	id       string    // the container's, once created
 	removed  bool
+	// out keeps the output (--log) and notes its silence
+	// (--idle-timeout); nil without them.
+	out *output
 }
 
 var _ launch.Runner = (*Runner)(nil)
@@ -154,6 +166,9 @@ func (r *Runner) Prepare() error {
 	}
 	if _, err := r.cli.ContainerInspect(ctx, o.Name); err == nil {
 		return nameTaken(o.Name)
+	}
+	if err := r.openOutput(); err != nil {
+		return err
 	}
 	cfg := &container.Config{
 		Image:        o.Image,
@@ -215,11 +230,46 @@ func (r *Runner) Record(t *registry.Task) {
 	if !r.deadline.IsZero() {
 		t.Deadline = registry.FormatTime(r.deadline)
 	}
+	t.Log = r.o.Log
+	if r.o.IdleTimeout > 0 {
+		t.IdleTimeout = r.o.IdleTimeout.Seconds()
+	}
+}
+
+// openOutput makes the log, before the container: a log that cannot be
+// made stops the run before anything is made or recorded, as exec's does.
+func (r *Runner) openOutput() error {
+	if r.o.Log == "" && r.o.IdleTimeout <= 0 {
+		return nil
+	}
+	out, err := newOutput(r.o.Log, r.o.LogMax)
+	if err != nil {
+		return launch.NotStarted(launch.Failf("choose another file with --log=FILE", "cannot keep the log: %v", err))
+	}
+	r.out = out
+	return nil
+}
+
+// closeOutput closes the log, once, saying so if it is incomplete.
+func (r *Runner) closeOutput() {
+	out := r.out
+	r.out = nil
+	if err := out.close(); err != nil {
+		fmt.Fprintf(r.warn(), "watchdog: warning: the log %s is incomplete: %v\n", supervise.Escape(r.o.Log), err)
+	}
+}
+
+func (r *Runner) warn() io.Writer {
+	if r.o.Warn == nil {
+		return os.Stderr
+	}
+	return r.o.Warn
 }
 
 // Abort removes the container, if one was made, with its anonymous
 // volumes, as docker run --rm does (named volumes stay).
 func (r *Runner) Abort() {
+	r.closeOutput()
 	if r.id == "" || r.removed {
 		return
 	}
@@ -241,6 +291,7 @@ func (r *Runner) Abort() {
 // error is a *launch.EndUnknown.
 func (r *Runner) Wait(func(supervise.Result)) (supervise.Result, error) {
 	res, err := r.run()
+	r.closeOutput()
 	var lost *EngineLostError
 	if errors.As(err, &lost) {
 		return supervise.Result{}, endUnknown(lost)
@@ -297,14 +348,12 @@ func (r *Runner) run() (Result, error) {
 			_ = att.CloseWrite()
 		}()
 	}
-	w := &watcher{cli: r.cli, o: o, id: r.id, sigs: sigs, warn: o.Warn, nl: "\n"}
-	if w.warn == nil {
-		w.warn = os.Stderr
-	}
+	w := &watcher{cli: r.cli, o: o, id: r.id, sigs: sigs, warn: r.warn(), nl: "\n", out: r.out}
 	if restore != nil {
 		w.nl = "\r\n"
 	}
-	first := &link{waitC: waitC, waitErr: waitErr, cancel: cancelWait, att: &att, outDone: copyOutput(&att, o.TTY)}
+	r.out.started()
+	first := &link{waitC: waitC, waitErr: waitErr, cancel: cancelWait, att: &att, outDone: w.copyOutput(&att)}
 	cleanup := func() {
 		r.Abort()
 		res.Removed = r.removed
@@ -319,7 +368,7 @@ func (r *Runner) run() (Result, error) {
 // docker-run exits with the status rather than dying of the signal.
 func (res Result) supervised() supervise.Result {
 	s := supervise.Result{ExitCode: res.ExitCode, Exited: true, CommandCode: int(res.StatusCode),
-		TimedOut: res.TimedOut, Killed: res.Killed, Received: res.Received}
+		TimedOut: res.TimedOut, Idle: res.Idle, Killed: res.Killed, Received: res.Received}
 	if n := res.StatusCode - 128; n >= 1 && n <= maxSignal {
 		s.Exited, s.CommandCode, s.Signal = false, 0, syscall.Signal(n)
 	}

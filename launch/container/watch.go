@@ -102,15 +102,17 @@ func (l *link) close() {
 	}
 }
 
-// copyOutput streams the container's output to ours until the stream ends.
-func copyOutput(att *types.HijackedResponse, tty bool) <-chan struct{} {
+// copyOutput streams the container's output to ours (and to the log)
+// until the stream ends. A TTY's output is one stream.
+func (w *watcher) copyOutput(att *types.HijackedResponse) <-chan struct{} {
+	stdout, stderr := w.out.streams()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if tty {
-			_, _ = io.Copy(os.Stdout, att.Reader)
+		if w.o.TTY {
+			_, _ = io.Copy(stdout, att.Reader)
 		} else {
-			_, _ = stdcopy.StdCopy(os.Stdout, os.Stderr, att.Reader)
+			_, _ = stdcopy.StdCopy(stdout, stderr, att.Reader)
 		}
 	}()
 	return done
@@ -141,7 +143,8 @@ type watcher struct {
 	id   string
 	sigs <-chan os.Signal
 	warn io.Writer
-	nl   string // "\r\n" while the terminal is raw
+	nl   string  // "\r\n" while the terminal is raw
+	out  *output // the log and the silence; nil without --log and --idle-timeout
 }
 
 func (w *watcher) warnf(format string, a ...any) {
@@ -169,6 +172,8 @@ func (w *watcher) watch(ctx context.Context, cur *link, res *Result, cleanup fun
 			s.signal(v.(syscall.Signal))
 		case <-s.deadlineC:
 			s.deadline()
+		case <-s.idleC:
+			s.idle()
 		case <-s.killC:
 			s.kill()
 		case <-s.retryC:
@@ -192,9 +197,15 @@ type watchState struct {
 	deadlineTimer *time.Timer      // nil: no deadline
 	deadlineC     <-chan time.Time // nil: no deadline, or it passed
 	deadlineAt    time.Time        // zero: no deadline
-	giveUpAt      time.Time        // the deadline plus the KILL grace; zero: no deadline
+	giveUpAt      time.Time        // the deadline (or the idle timeout's end) plus the KILL grace; zero: none
 	killC         <-chan time.Time // the end of the KILL grace
 	armed         bool             // the KILL grace has started
+	// The idle timeout's clock: one timer re-armed for the rest of the
+	// silence. nil: no idle timeout, or it or the deadline passed.
+	idleTimer *time.Timer
+	idleC     <-chan time.Time
+	// endAt is when the deadline or the idle timeout fell due.
+	endAt time.Time
 
 	pending      []due // fell due while the engine was unreachable, in order
 	deadlineSent bool
@@ -215,6 +226,10 @@ func (w *watcher) newWatchState(ctx context.Context, cur *link, res *Result) *wa
 		s.deadlineAt = start.Add(w.o.Timeout)
 		s.giveUpAt = s.deadlineAt.Add(w.o.KillAfter)
 	}
+	if w.o.IdleTimeout > 0 && w.out != nil {
+		s.idleTimer = time.NewTimer(w.o.IdleTimeout)
+		s.idleC = s.idleTimer.C
+	}
 	return s
 }
 
@@ -223,6 +238,7 @@ func (s *watchState) stop() {
 	if s.deadlineTimer != nil {
 		s.deadlineTimer.Stop()
 	}
+	s.stopIdle()
 	if s.cur != nil {
 		s.cur.close()
 	}
@@ -245,9 +261,9 @@ func (s *watchState) exited(wr container.WaitResponse, cleanup func()) {
 	case <-s.cur.outDone:
 	case <-time.After(2 * time.Second):
 	}
-	if res.TimedOut && !s.deadlineSent && s.w.finishedBefore(s.ctx, s.deadlineAt) {
+	if res.TimedOut && !s.deadlineSent && s.w.finishedBefore(s.ctx, s.endAt) {
 		// It exited on its own in time; we learnt it late.
-		res.TimedOut = false
+		res.TimedOut, res.Idle = false, false
 	}
 	if !o.Keep {
 		cleanup()
@@ -281,9 +297,37 @@ func (s *watchState) signal(sig syscall.Signal) {
 // deadline: the timeout passed; send --signal and start the KILL grace.
 func (s *watchState) deadline() {
 	s.deadlineC = nil
-	s.res.TimedOut = true
+	s.stopIdle()
+	s.res.TimedOut, s.endAt = true, s.deadlineAt
 	s.send(due{s.w.o.Signal, dueDeadline})
 	s.arm()
+}
+
+// idle: the idle timer fired. If the output has been silent for the idle
+// timeout, the container is ended as at its deadline, and the caller told
+// so (as exec tells it, --verbose or not: the watchdog decided); if not,
+// the timer is set for the rest of the silence.
+func (s *watchState) idle() {
+	timeout := s.w.o.IdleTimeout
+	now := time.Now()
+	if silent := s.w.out.silent(now); silent < timeout {
+		s.idleTimer.Reset(timeout - silent)
+		return
+	}
+	s.stopIdle()
+	s.deadlineC = nil
+	s.res.TimedOut, s.res.Idle, s.endAt = true, true, now
+	s.giveUpAt = now.Add(s.w.o.KillAfter) // the end is due now, not at the deadline
+	fmt.Fprintf(s.w.warn, "watchdog: no output for %v (--idle-timeout): ending the command%s", timeout, s.w.nl)
+	s.send(due{s.w.o.Signal, dueDeadline})
+	s.arm()
+}
+
+func (s *watchState) stopIdle() {
+	if s.idleTimer != nil {
+		s.idleTimer.Stop()
+		s.idleTimer, s.idleC = nil, nil
+	}
 }
 
 // kill: the KILL grace passed.
@@ -461,7 +505,7 @@ func (w *watcher) reconnect(ctx context.Context) (l *link, removed bool, err err
 			return nil, client.IsErrNotFound(err), fmt.Errorf("attach to container: %w", err)
 		}
 		l.att = att
-		l.outDone = copyOutput(att, w.o.TTY)
+		l.outDone = w.copyOutput(att)
 	} else {
 		done := make(chan struct{})
 		close(done)

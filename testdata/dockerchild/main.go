@@ -1,8 +1,9 @@
 // Command dockerchild is the static helper the container tests put in a
-// FROM scratch image: it prints, reads stdin, exits with a code, sleeps,
-// traps or ignores TERM, and prints its environment; for docker-run's
-// docker run options it serves a port, reads and writes files, and prints
-// a file system's size and its effective capabilities.
+// FROM scratch image: it prints, reads stdin, exits with a code, sleeps
+// (silent, or printing a line every -tick), traps or ignores TERM, and
+// prints its environment; for docker-run's docker run options it serves a
+// port, reads and writes files, and prints a file system's size and its
+// effective capabilities.
 package main
 
 import (
@@ -28,6 +29,7 @@ func main() {
 	cat := flag.Bool("cat", false, "copy stdin to stdout")
 	exit := flag.Int("exit", 0, "exit status")
 	sleep := flag.Duration("sleep", 0, "sleep before exiting")
+	tick := flag.Duration("tick", 0, "after ready, print a line this often until the end")
 	hang := flag.Bool("hang", false, "wait for a signal")
 	trap := flag.Bool("trap", false, "on TERM, INT or HUP say so and exit with -exit")
 	ignore := flag.Bool("ignore-term", false, "ignore TERM")
@@ -107,6 +109,14 @@ func main() {
 		io.Copy(os.Stdout, r)
 	}
 	fmt.Println("ready")
+	if *tick > 0 {
+		go func() {
+			for n := 1; ; n++ {
+				time.Sleep(*tick)
+				fmt.Printf("tick %d\n", n)
+			}
+		}()
+	}
 	var wait <-chan time.Time
 	switch {
 	case *sleep > 0:
