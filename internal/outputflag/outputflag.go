@@ -50,6 +50,13 @@ func (f *OptionalValueFlag) Apply(set *flag.FlagSet) error {
 	return g.Apply(set)
 }
 
+// Names is the option's name: it has no alias (and urfave/cli would work
+// it out through a regular expression at every lookup).
+func (f *OptionalValueFlag) Names() []string { return []string{f.Name} }
+
+// TakesValue is false: a value only comes after '='.
+func (f *OptionalValueFlag) TakesValue() bool { return false }
+
 // String is the option's line in --help.
 func (f *OptionalValueFlag) String() string {
 	return fmt.Sprintf("--%s[=FILE]\t%s", f.Name, f.Usage)
