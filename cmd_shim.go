@@ -7,8 +7,10 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/urfave/cli/v2"
+	"github.com/watchdog-run/watchdog/internal/tasklog"
 	"github.com/watchdog-run/watchdog/launch"
 	"github.com/watchdog-run/watchdog/shims"
 	"github.com/watchdog-run/watchdog/supervise"
@@ -25,7 +27,12 @@ registry record, exit statuses), with the shim's --timeout, or
 WATCHDOG_TIMEOUT when set. Arguments, stdin, stdout and the exit status pass
 through untouched. A shim never runs itself or another shim.
 
-  watchdog shim install --timeout 10m pytest npm
+A shim installed with --idle-timeout or --log runs its command as "exec
+--idle-timeout DUR --log" would (WATCHDOG_IDLE_TIMEOUT over the shim's
+idle timeout): its stdout and stderr then pass through the watchdog, as
+pipes.
+
+  watchdog shim install --timeout 10m --idle-timeout 5m --log pytest npm
   export PATH="$(watchdog shim dir):$PATH"`,
 	Subcommands: []*cli.Command{
 		{
@@ -33,7 +40,9 @@ through untouched. A shim never runs itself or another shim.
 			Usage:     "put shims for the named commands in DIR",
 			ArgsUsage: "CMD...",
 			Flags: []cli.Flag{shimDirFlag,
-				&cli.StringFlag{Name: "timeout", Aliases: []string{"t"}, Usage: "default deadline `DURATION` of these shims"}},
+				&cli.StringFlag{Name: "timeout", Aliases: []string{"t"}, Usage: "default deadline `DURATION` of these shims"},
+				&cli.StringFlag{Name: "idle-timeout", Usage: "end the command after `DURATION` without output on stdout or stderr (reason idle, exit 124)"},
+				&cli.BoolFlag{Name: "log", Usage: "keep each run's stdout and stderr in its log beside the registry; see 'watchdog logs'"}},
 			OnUsageError: usageError,
 			Action: func(c *cli.Context) error {
 				if c.NArg() == 0 {
@@ -49,16 +58,20 @@ through untouched. A shim never runs itself or another shim.
 							"%s is not a command name: a shim's name cannot start with '-'", supervise.Quote(name))
 					}
 				}
-				if t := c.String("timeout"); t != "" {
-					if _, err := supervise.ParseDuration(t); err != nil {
-						return launch.Fail(fmt.Errorf("--timeout: %w", err), "")
+				sc := shims.ShimConfig{Timeout: c.String("timeout"), IdleTimeout: c.String("idle-timeout"), Log: c.Bool("log")}
+				for _, d := range []struct{ opt, v string }{{"--timeout", sc.Timeout}, {"--idle-timeout", sc.IdleTimeout}} {
+					if d.v == "" {
+						continue
+					}
+					if _, err := supervise.ParseDuration(d.v); err != nil {
+						return launch.Fail(fmt.Errorf("%s: %w", d.opt, err), "")
 					}
 				}
 				dir, self, err := shimDirAndSelf(c)
 				if err != nil {
 					return err
 				}
-				if err := shims.Install(dir, self, c.Args().Slice(), c.String("timeout")); err != nil {
+				if err := shims.Install(dir, self, c.Args().Slice(), sc); err != nil {
 					return launch.Fail(err, "")
 				}
 				fmt.Fprintf(c.App.Writer, "watchdog: shims for %s in %s\n", strings.Join(c.Args().Slice(), ", "), dir)
@@ -70,7 +83,7 @@ through untouched. A shim never runs itself or another shim.
 		},
 		{
 			Name:         "list",
-			Usage:        "the shims in DIR, their timeouts and the real commands they run",
+			Usage:        "the shims in DIR, their timeouts, whether they log, and the real commands they run",
 			Flags:        []cli.Flag{shimDirFlag, jsonFlag},
 			OnUsageError: usageError,
 			Action: func(c *cli.Context) error {
@@ -96,16 +109,17 @@ through untouched. A shim never runs itself or another shim.
 					return nil
 				}
 				tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "COMMAND\tTIMEOUT\tRUNS")
+				fmt.Fprintln(tw, "COMMAND\tTIMEOUT\tIDLE-TIMEOUT\tLOG\tRUNS")
 				for _, e := range entries {
-					t, real := e.Timeout, e.Real
-					if t == "" {
-						t = "-"
-					}
+					real := e.Real
 					if real == "" {
 						real = "(not found beyond the shims)"
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\n", e.Name, t, real)
+					log := "-"
+					if e.Log {
+						log = "yes"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Name, orDash(e.Timeout), orDash(e.IdleTimeout), log, real)
 				}
 				return tw.Flush()
 			},
@@ -158,13 +172,22 @@ func shimDirAndSelf(c *cli.Context) (string, string, error) {
 	return abs, self, nil
 }
 
+// orDash is s, or "-" for nothing.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
 func onPathFirst(dir string) bool {
 	first, _, _ := strings.Cut(os.Getenv("PATH"), ":")
 	return first == dir
 }
 
 // pathShimMain is the binary invoked through a PATH shim: run the real
-// command, supervised like exec, recorded, with the shim's deadline.
+// command, supervised like exec, recorded, with the shim's deadline, idle
+// timeout and log.
 func pathShimMain(args []string, dir string) (int, syscall.Signal) {
 	supervise.SubscribeEarly(false)
 	name := filepath.Base(args[0])
@@ -185,23 +208,48 @@ func pathShimMain(args []string, dir string) (int, syscall.Signal) {
 	if err != nil {
 		return fatal(supervise.ExitInternal, "shim configuration: %v", err)
 	}
-	timeout, source := cfg.Shims[name].Timeout, "the shim's --timeout"
-	if v := os.Getenv(launch.EnvTimeout); v != "" {
-		timeout, source = v, launch.EnvTimeout
-	}
+	sc := cfg.Shims[name]
 	o := &launch.Options{Argv: append([]string{name}, args[1:]...), Path: real, Signal: syscall.SIGTERM, KillAfter: supervise.DefaultKillAfter}
-	if timeout != "" {
-		if o.Timeout, err = supervise.ParseDuration(timeout); err != nil {
-			return fatal(supervise.ExitInternal, "%s: %v", source, err)
-		}
+	if o.Timeout, err = shimDuration(sc.Timeout, "--timeout", launch.EnvTimeout); err != nil {
+		return fatal(supervise.ExitInternal, "%v", err)
+	}
+	if o.Output.Idle, err = shimDuration(sc.IdleTimeout, "--idle-timeout", launch.EnvIdleTimeout); err != nil {
+		return fatal(supervise.ExitInternal, "%v", err)
 	}
 	runID := launch.NewRunID()
 	o.ID = shimTaskID(name, runID)
-	ee := launch.RunNative(shimStore(m), o, runID, m)
+	store := shimStore(m)
+	if sc.Log {
+		// The log lives beside the registry; without one the command
+		// runs unlogged, as it runs unrecorded (shimStore said why).
+		if store != nil {
+			o.Output.Log, o.Output.LogMax = tasklog.PathFor(store.Path, o.ID, runID), tasklog.DefaultMax
+		} else {
+			m.Warn("running without a log: it is kept beside the registry")
+		}
+	}
+	ee := launch.RunNative(store, o, runID, m)
 	if ee.Msg != "" {
 		fmt.Fprintf(os.Stderr, "watchdog: %s\n", ee.Msg)
 	}
 	return ee.Code, ee.Signal
+}
+
+// shimDuration is one of a shim's durations: the variable env when set,
+// else the shim's own option (empty: none, 0).
+func shimDuration(own, option, env string) (time.Duration, error) {
+	v, source := own, "the shim's "+option
+	if e := os.Getenv(env); e != "" {
+		v, source = e, env
+	}
+	if v == "" {
+		return 0, nil
+	}
+	d, err := supervise.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %v", source, err)
+	}
+	return d, nil
 }
 
 // shimTaskID makes a task id from a command name: characters ids do not

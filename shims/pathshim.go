@@ -13,7 +13,7 @@ import (
 )
 
 // ConfigName is the file in a shim directory that marks it as one and
-// holds each shim's default timeout.
+// holds each shim's settings.
 const ConfigName = ".watchdog-shims.json"
 
 // Config is a shim directory's configuration.
@@ -21,9 +21,17 @@ type Config struct {
 	Shims map[string]ShimConfig `json:"shims"`
 }
 
-// ShimConfig is one shim's settings.
+// ShimConfig is one shim's settings: the exec options its command runs
+// with, as given to shim install. A directory written before a setting
+// existed reads as without it.
 type ShimConfig struct {
 	Timeout string `json:"timeout,omitempty"` // default deadline; empty: none
+	// IdleTimeout ends the command after this long without output
+	// (exec --idle-timeout); empty: never.
+	IdleTimeout string `json:"idle_timeout,omitempty"`
+	// Log keeps each run's output in its log beside the registry (exec
+	// --log).
+	Log bool `json:"log,omitempty"`
 }
 
 // DefaultDir is $XDG_DATA_HOME/watchdog/shims (~/.local/share/watchdog/shims).
@@ -98,9 +106,10 @@ func ValidName(name string) error {
 	return nil
 }
 
-// Install puts a shim for each name in dir: a symlink to self. An existing
+// Install puts a shim for each name in dir, a symlink to self, with the
+// settings sc (a shim installed again takes the new ones). An existing
 // file that is not a shim is never replaced.
-func Install(dir, self string, names []string, timeout string) error {
+func Install(dir, self string, names []string, sc ShimConfig) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -124,7 +133,7 @@ func Install(dir, self string, names []string, timeout string) error {
 		if err := os.Symlink(self, p); err != nil {
 			return err
 		}
-		c.Shims[n] = ShimConfig{Timeout: timeout}
+		c.Shims[n] = sc
 	}
 	return WriteConfig(dir, c)
 }
@@ -166,9 +175,11 @@ func Remove(dir, self string, names []string) error {
 
 // Entry is one installed shim.
 type Entry struct {
-	Name    string `json:"name"`
-	Timeout string `json:"timeout,omitempty"`
-	Real    string `json:"real,omitempty"` // the command it runs, as PATH finds it now
+	Name        string `json:"name"`
+	Timeout     string `json:"timeout,omitempty"`
+	IdleTimeout string `json:"idle_timeout,omitempty"`
+	Log         bool   `json:"log,omitempty"`
+	Real        string `json:"real,omitempty"` // the command it runs, as PATH finds it now
 }
 
 // List returns the shims installed in dir.
@@ -180,7 +191,7 @@ func List(dir, self string) ([]Entry, error) {
 	var out []Entry
 	for n, sc := range c.Shims {
 		real, _ := FindReal(n, self)
-		out = append(out, Entry{Name: n, Timeout: sc.Timeout, Real: real})
+		out = append(out, Entry{Name: n, Timeout: sc.Timeout, IdleTimeout: sc.IdleTimeout, Log: sc.Log, Real: real})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
