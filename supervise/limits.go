@@ -21,8 +21,17 @@ func (l Limits) Any() bool { return l.Memory > 0 || l.CPUs > 0 || l.PIDs > 0 }
 
 // ParseSize reads a memory size as docker run's --memory does: a number
 // with an optional unit b, k, m, g or t (powers of 1024, either case, an
-// optional trailing "b": 512m, 1.5g, 64MiB is not accepted).
+// optional trailing "b": 512m, 1.5g, 64MiB is not accepted); at least 1m.
 func ParseSize(s string) (int64, error) {
+	n, err := ParseBytes(s)
+	if err == nil && n < 1<<20 {
+		return 0, fmt.Errorf("invalid size %s: at least 1m", Quote(s))
+	}
+	return n, err
+}
+
+// ParseBytes reads a size as ParseSize does, without its minimum.
+func ParseBytes(s string) (int64, error) {
 	t := strings.ToLower(strings.TrimSpace(s))
 	mult := float64(1)
 	if n := len(t); n > 0 {
@@ -39,11 +48,7 @@ func ParseSize(s string) (int64, error) {
 	if err != nil || !(f > 0) || math.IsInf(f, 0) || f*mult > math.MaxInt64/2 {
 		return 0, fmt.Errorf("invalid size %s (use e.g. 512m or 1g)", Quote(s))
 	}
-	n := int64(f * mult)
-	if n < 1<<20 {
-		return 0, fmt.Errorf("invalid size %s: at least 1m", Quote(s))
-	}
-	return n, nil
+	return int64(f * mult), nil
 }
 
 // ParseCPUs reads --cpus: a positive number of CPUs (0.5, 2).

@@ -109,7 +109,7 @@ func Parse(c *cli.Context, out *launch.OutputOptions, example string) error {
 		if out.Log == "" {
 			return launch.Failf(example, "--log-max needs --log")
 		}
-		n, err := supervise.ParseSize(c.String("log-max"))
+		n, err := supervise.ParseBytes(c.String("log-max"))
 		if err != nil {
 			return launch.Fail(fmt.Errorf("--log-max: %w", err), "")
 		}
