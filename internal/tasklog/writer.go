@@ -31,7 +31,16 @@ import (
 // renames it over the path: until then the log only grows, so a reader
 // that does not know yet where the marker will go is never misled; a
 // reader holding the old file sees it unlinked and reopens (Reader).
-// Later cuts happen in place, bracketed by the marker's busy state.
+// Later cuts happen in place, bracketed by the marker's busy state. Where
+// no file can be made beside the log (a directory the user may not write,
+// a full disk), the first cut too is made in place: a reader that had
+// already read past the head's end then takes what follows the marker for
+// what came after what it had read, once.
+//
+// Writes are made in line, by the caller's goroutine: handing them to a
+// goroutine of the log's own (a copy into a buffer, the file written
+// meanwhile) made 1 GiB through `exec --log` slower on two cores, 0.52×
+// the speed of writing it to a file directly instead of 0.63 to 0.75×.
 type Writer struct {
 	f       *os.File
 	path    string
