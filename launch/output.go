@@ -17,9 +17,12 @@ import (
 // watchdog (--log, --idle-timeout) or keep it from prompting
 // (--non-interactive).
 type OutputOptions struct {
-	// Log is the file the output is kept in; empty: none.
-	Log    string
-	LogMax int64 // its size cap (--log-max)
+	// Log is the file the output is kept in; empty: none. LogChosen: the
+	// user named it (--log=FILE), so an existing file there is replaced,
+	// as a shell's redirection would; the default path must be new.
+	Log       string
+	LogChosen bool
+	LogMax    int64 // its size cap (--log-max)
 	// Idle ends the task when its output has been silent this long.
 	Idle           time.Duration
 	NonInteractive bool
@@ -64,6 +67,16 @@ func withNonInteractive(env []string) []string {
 	return append(out, NonInteractiveEnv...)
 }
 
+// CreateLog makes the log file: a new one at the default path (its
+// directory made if missing), or the file the user named (emptied if it
+// exists); never through a symlink, never blocking on a FIFO.
+func (o OutputOptions) CreateLog() (*tasklog.Writer, error) {
+	if o.LogChosen {
+		return tasklog.CreateAt(o.Log, o.LogMax, true)
+	}
+	return tasklog.Create(o.Log, o.LogMax)
+}
+
 // taskOutput is the output side of a native run: the pipes and the log.
 type taskOutput struct {
 	pipes   *supervise.Output
@@ -85,7 +98,7 @@ func openOutput(o *Options, detached bool) (*taskOutput, error) {
 	t := &taskOutput{}
 	var log io.Writer
 	if o.Output.Log != "" {
-		w, err := tasklog.Create(o.Output.Log, o.Output.LogMax)
+		w, err := o.Output.CreateLog()
 		if err != nil {
 			return nil, notStarted{Failf("choose another file with --log=FILE", "cannot keep the log: %v", err)}
 		}

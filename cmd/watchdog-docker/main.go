@@ -217,7 +217,7 @@ func containerOptions(c *cli.Context, o *launch.Options, runID string) (containe
 		Interactive: c.Bool("interactive"), TTY: c.Bool("tty"), Keep: c.Bool("keep"), Hostname: c.String("hostname"),
 		Labels: o.Labels, Limits: map[string]string{},
 		Timeout: o.Timeout, KillAfter: o.KillAfter, Signal: o.Signal, Preserve: o.Preserve, Warn: os.Stderr,
-		LogMax: o.Output.LogMax, IdleTimeout: o.Output.Idle,
+		LogChosen: o.Output.LogChosen, LogMax: o.Output.LogMax, IdleTimeout: o.Output.Idle,
 	}
 	if o.Timeout >= supervise.MaxDuration {
 		co.Timeout = 0

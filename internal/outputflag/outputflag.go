@@ -102,7 +102,7 @@ func Parse(c *cli.Context, out *launch.OutputOptions, example string) error {
 		if err != nil {
 			return launch.Fail(fmt.Errorf("--log: %w", err), "")
 		}
-		out.Log = abs
+		out.Log, out.LogChosen = abs, true
 	}
 	out.LogMax = tasklog.DefaultMax
 	if c.IsSet("log-max") {

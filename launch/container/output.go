@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/watchdog-run/watchdog/internal/tasklog"
+	"github.com/watchdog-run/watchdog/launch"
 )
 
 // output is what docker-run does with the container's output beyond
@@ -29,11 +30,11 @@ type output struct {
 	last atomic.Int64 // UnixNano of the newest byte, or of the start
 }
 
-// newOutput makes the log at path (none if path is empty), capped at max.
-func newOutput(path string, max int64) (*output, error) {
+// newOutput makes the log the options ask for (none if Log is empty).
+func newOutput(opts launch.OutputOptions) (*output, error) {
 	o := &output{}
-	if path != "" {
-		w, err := tasklog.Create(path, max)
+	if opts.Log != "" {
+		w, err := opts.CreateLog()
 		if err != nil {
 			return nil, err
 		}

@@ -68,8 +68,9 @@ type Options struct {
 	Verbose   io.Writer
 	// Log is the file the output is kept in as it passes (--log),
 	// absolute; empty: none. LogMax caps it (--log-max).
-	Log    string
-	LogMax int64
+	Log       string
+	LogChosen bool // named by the user: an existing file is replaced
+	LogMax    int64
 	// IdleTimeout ends the container as its deadline does when no output
 	// has arrived for this long (--idle-timeout); 0: never.
 	IdleTimeout time.Duration
@@ -242,7 +243,7 @@ func (r *Runner) openOutput() error {
 	if r.o.Log == "" && r.o.IdleTimeout <= 0 {
 		return nil
 	}
-	out, err := newOutput(r.o.Log, r.o.LogMax)
+	out, err := newOutput(launch.OutputOptions{Log: r.o.Log, LogChosen: r.o.LogChosen, LogMax: r.o.LogMax})
 	if err != nil {
 		return launch.NotStarted(launch.Failf("choose another file with --log=FILE", "cannot keep the log: %v", err))
 	}
