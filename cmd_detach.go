@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -78,19 +79,28 @@ func parseBackground(c *cli.Context, o *launch.Options) error {
 // report.
 func detach(c *cli.Context, store *registry.Store, o *launch.Options) error {
 	if port := o.Ready.Port; port > 0 {
-		id, t, err := launch.Serving(store, port, o.Argv)
+		cwd, _ := os.Getwd()
+		id, t, err := launch.Serving(store, port, o.Argv, cwd)
 		if err != nil {
 			return launch.Fail(err, "")
 		}
 		if t != nil {
-			if !c.Bool("reuse") {
+			switch {
+			case !c.Bool("reuse"):
 				return launch.Failf("add --reuse to use it, or 'watchdog kill "+id+"' to replace it",
 					"task %s already serves port %d with this command", supervise.Quote(id), port)
+			case c.IsSet("id") && o.ID != id:
+				return launch.Failf("drop --id to reuse it, or 'watchdog kill "+id+"' to replace it",
+					"task %s already serves port %d with this command, not %s", supervise.Quote(id), port, supervise.Quote(o.ID))
 			}
 			return printDetach(c, launch.ReuseReport(id, t))
 		}
 	}
 	rep, err := launch.Detach(os.Args, o.Tie)
+	var lost *launch.BackgroundLost
+	if errors.As(err, &lost) {
+		return backgroundLost(store, lost)
+	}
 	if err != nil {
 		return launch.Fail(err, "")
 	}
@@ -102,6 +112,20 @@ func detach(c *cli.Context, store *registry.Store, o *launch.Options) error {
 		return &launch.ExitError{Code: code, Msg: rep.Msg, Hint: rep.Hint}
 	}
 	return printDetach(c, rep)
+}
+
+// backgroundLost says what became of a run whose background half ended
+// without a report: the registry tells whether the task started.
+func backgroundLost(store *registry.Store, lost *launch.BackgroundLost) error {
+	id, err := launch.FindBySupervisor(store, lost.PID, lost.Ticks)
+	hint := "nothing was recorded; see 'watchdog list', and 'watchdog sweep' ends what a supervisor left"
+	switch {
+	case err != nil:
+		hint = fmt.Sprintf("the registry cannot tell whether the task started (%v); 'watchdog sweep' ends what a supervisor left", err)
+	case id != "":
+		hint = fmt.Sprintf("task %s started and runs without its supervisor: 'watchdog sweep' ends it and records it orphaned", supervise.Quote(id))
+	}
+	return launch.Fail(lost, hint)
 }
 
 func printDetach(c *cli.Context, rep *launch.DetachReport) error {

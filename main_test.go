@@ -39,6 +39,7 @@ func TestMain(m *testing.M) {
 		"watchdog": main,
 		"timeout":  main, // the drop-in: main dispatches on argv[0]
 		"wd-child": childMain,
+		"wd-serve": serverMain,
 	})
 }
 

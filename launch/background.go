@@ -42,6 +42,7 @@ func (l *life) background() *bgWatch {
 	pid, log := t.started()
 	rep := DetachReport{ID: l.o.ID, RunID: l.runID, PID: pid, Log: log, Port: l.o.Ready.Port}
 	if !l.o.Ready.Any() {
+		fault("detached-before-report")
 		b.Report(rep)
 		return nil
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -61,7 +62,7 @@ func newLogMatch(re *regexp.Regexp) *logMatch {
 }
 
 // tap is given every read of output (supervise.Output's tap); each
-// stream's lines are matched whole.
+// stream's lines are matched whole, without a CRLF line's CR.
 func (m *logMatch) tap(stream int, p []byte) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -74,22 +75,30 @@ func (m *logMatch) tap(stream int, p []byte) {
 		if i < 0 {
 			break
 		}
-		if m.re.Match(buf[:i]) {
+		if m.re.Match(bytes.TrimSuffix(buf[:i], []byte("\r"))) {
 			m.match()
 			return
 		}
 		buf = buf[i+1:]
 	}
-	if len(buf) > 64<<10 {
-		// A line this long is matched as it is, and not kept growing.
+	if len(buf) > maxLine {
+		// A line this long is matched as it is, and only its end is
+		// kept: what ends the line may still complete a match there.
 		if m.re.Match(buf) {
 			m.match()
 			return
 		}
-		buf = nil
+		buf = buf[len(buf)-keptOfLongLine:]
 	}
 	m.partial[stream] = append([]byte(nil), buf...)
 }
+
+// maxLine is the longest unfinished line kept whole for --ready-log;
+// keptOfLongLine is how much of a longer one is kept.
+const (
+	maxLine        = 64 << 10
+	keptOfLongLine = 4 << 10
+)
 
 func (m *logMatch) match() {
 	m.done = true
@@ -107,6 +116,7 @@ func waitReady(r ReadyOptions, lm *logMatch, members func() []int, ended <-chan 
 	if timeout <= 0 {
 		timeout = DefaultReadyTimeout
 	}
+	until := time.Now().Add(timeout)
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	if lm != nil {
@@ -124,9 +134,13 @@ func waitReady(r ReadyOptions, lm *logMatch, members func() []int, ended <-chan 
 	tick := time.NewTicker(readyProbeEvery)
 	defer tick.Stop()
 	for {
-		why := probe(r, members)
+		why := probe(r, members, until)
 		if why == "" {
 			return nil
+		}
+		if !time.Now().Before(until) {
+			// Not left to select's chance beside a tick that is due too.
+			return fmt.Errorf("not ready within %v (--ready-timeout): %s", timeout, why)
 		}
 		select {
 		case <-tick.C:
@@ -141,28 +155,40 @@ func waitReady(r ReadyOptions, lm *logMatch, members func() []int, ended <-chan 
 var errTaskEnded = errors.New("the task ended before it was ready")
 
 // probe tries the port and the URL once; "" means ready, else why not.
-func probe(r ReadyOptions, members func() []int) string {
+// No connection outlives until, the end of --ready-timeout: a server
+// that accepts and never answers cannot stretch it.
+func probe(r ReadyOptions, members func() []int, until time.Time) string {
 	if r.Port > 0 {
 		if !supervise.ListensOn(members(), r.Port) {
 			return fmt.Sprintf("no process of the task listens on port %d", r.Port)
 		}
-		if !accepts(r.Port) {
+		if !accepts(r.Port, until) {
 			return fmt.Sprintf("port %d does not accept a connection", r.Port)
 		}
 	}
 	if r.HTTP != nil {
-		if why := httpReady(r.HTTP); why != "" {
+		if why := httpReady(r.HTTP, until); why != "" {
 			return why
 		}
 	}
 	return ""
 }
 
+// probeDeadline is when one connection attempt gives up: a second or two
+// from now, never after until.
+func probeDeadline(d time.Duration, until time.Time) time.Time {
+	if t := time.Now().Add(d); t.Before(until) {
+		return t
+	}
+	return until
+}
+
 // accepts reports whether a connection to the port on the loopback
 // address (IPv4, then IPv6) is accepted.
-func accepts(port int) bool {
+func accepts(port int, until time.Time) bool {
 	for _, host := range []string{"127.0.0.1", "::1"} {
-		c, err := net.DialTimeout("tcp", net.JoinHostPort(host, strconv.Itoa(port)), time.Second)
+		d := net.Dialer{Deadline: probeDeadline(time.Second, until)}
+		c, err := d.Dial("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 		if err == nil {
 			c.Close()
 			return true
@@ -174,17 +200,18 @@ func accepts(port int) bool {
 // httpReady sends one GET and reads the status line: 2xx and 3xx are
 // ready (a redirect is not followed). Written by hand so that the exec
 // path does not link net/http.
-func httpReady(u *url.URL) string {
+func httpReady(u *url.URL, until time.Time) string {
 	host := u.Host
 	if u.Port() == "" {
 		host = net.JoinHostPort(u.Hostname(), "80")
 	}
-	c, err := net.DialTimeout("tcp", host, time.Second)
+	d := net.Dialer{Deadline: probeDeadline(time.Second, until)}
+	c, err := d.Dial("tcp", host)
 	if err != nil {
 		return fmt.Sprintf("%s: %v", u, err)
 	}
 	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	_ = c.SetDeadline(probeDeadline(2*time.Second, until))
 	path := u.RequestURI()
 	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: watchdog\r\nConnection: close\r\n\r\n", path, u.Host)
 	line, err := bufio.NewReader(c).ReadString('\n')
@@ -209,7 +236,9 @@ type Tie struct {
 }
 
 // ResolveTie reads --tie: "parent" (the watchdog's parent) or a pid, and
-// pins it to its start time.
+// pins it to its start time. Refused: init, which never exits; this
+// watchdog itself, which exits as the task is detached (or with it); a
+// process that has already exited.
 func ResolveTie(s string, parent int) (*Tie, error) {
 	pid := parent
 	if s != "parent" {
@@ -219,12 +248,18 @@ func ResolveTie(s string, parent int) (*Tie, error) {
 		}
 		pid = n
 	}
-	if pid <= 1 {
+	switch {
+	case pid <= 1:
 		return nil, fmt.Errorf("--tie: pid %d is init (or none): the task could never be ended by its exit", pid)
+	case pid == os.Getpid():
+		return nil, fmt.Errorf("--tie: pid %d is this watchdog itself; tie the task to the process it should not outlive (--tie parent: the shell that runs the watchdog)", pid)
 	}
-	ticks, err := supervise.StartTicks(pid)
+	p, err := supervise.ReadProc(pid)
 	if err != nil {
 		return nil, fmt.Errorf("--tie: no process %d", pid)
 	}
-	return &Tie{PID: pid, Ticks: ticks}, nil
+	if p.Zombie() {
+		return nil, fmt.Errorf("--tie: process %d has already exited", pid)
+	}
+	return &Tie{PID: pid, Ticks: p.StartTicks}, nil
 }

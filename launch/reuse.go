@@ -4,12 +4,16 @@ import (
 	"slices"
 
 	"github.com/watchdog-run/watchdog/registry"
+	"github.com/watchdog-run/watchdog/supervise"
 )
 
 // Serving finds the task that already serves port with the same command
-// line: recorded running and ready on that port, its supervisor alive.
-// That task is what "ensure my dev server runs" wants (exec --reuse).
-func Serving(store *registry.Store, port int, argv []string) (string, *registry.Task, error) {
+// line in the same directory: recorded running and ready on that port,
+// its supervisor alive, and a process of it listening there still. That
+// task is what "ensure my dev server runs" wants (exec --reuse). A task
+// whose supervisor is gone is never it: nothing would end it (sweep
+// will); nor one that stopped listening.
+func Serving(store *registry.Store, port int, argv []string, cwd string) (string, *registry.Task, error) {
 	r, err := store.Read()
 	if err != nil {
 		return "", nil, err
@@ -19,14 +23,27 @@ func Serving(store *registry.Store, port int, argv []string) (string, *registry.
 			continue
 		}
 		t, err := r.Get(id)
-		if err != nil || t == nil || t.Port != port || t.ReadyAt == "" || !slices.Equal(t.Argv, argv) {
+		if err != nil || t == nil || t.Port != port || t.ReadyAt == "" || t.Cwd != cwd || !slices.Equal(t.Argv, argv) {
 			continue
 		}
-		if SupervisorAlive(t) {
+		if SupervisorAlive(t) && listensOn(t, port) {
 			return id, t, nil
 		}
 	}
 	return "", nil, nil
+}
+
+// listensOn reports whether a process of the recorded task listens on port.
+func listensOn(t *registry.Task, port int) bool {
+	live, _, err := TaskTree(t).Members()
+	if err != nil {
+		return false
+	}
+	pids := make([]int, len(live))
+	for i, p := range live {
+		pids[i] = p.PID
+	}
+	return supervise.ListensOn(pids, port)
 }
 
 // ReuseReport is the report of a task found by Serving.
