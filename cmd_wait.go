@@ -122,7 +122,9 @@ func waitAction(c *cli.Context) error {
 		tasks[i] = &waited{id: id, run: t, task: t}
 	}
 	for i, w := range tasks {
-		if s, ok := launch.SupervisorOf(w.task); ok && !w.task.Finished() {
+		// A record closed by `watchdog kill` has no exit code until its
+		// supervisor, still ending the tree, writes it: wait for that too.
+		if s, ok := launch.SupervisorOf(w.task); ok && (!w.task.Finished() || w.task.ExitCode == nil) {
 			w.watched = set.watch(i, s)
 		}
 	}
