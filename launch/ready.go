@@ -1,11 +1,10 @@
 package launch
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
-	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
@@ -187,9 +186,8 @@ func probeDeadline(d time.Duration, until time.Time) time.Time {
 // address (IPv4, then IPv6) is accepted.
 func accepts(port int, until time.Time) bool {
 	for _, host := range []string{"127.0.0.1", "::1"} {
-		d := net.Dialer{Deadline: probeDeadline(time.Second, until)}
-		c, err := d.Dial("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
-		if err == nil {
+		addr := netip.AddrPortFrom(netip.MustParseAddr(host), uint16(port))
+		if c, err := dialTCP(addr, probeDeadline(time.Second, until)); err == nil {
 			c.Close()
 			return true
 		}
@@ -199,22 +197,29 @@ func accepts(port int, until time.Time) bool {
 
 // httpReady sends one GET and reads the status line: 2xx and 3xx are
 // ready (a redirect is not followed). Written by hand so that the exec
-// path does not link net/http.
+// path links neither net/http nor net's dialer (dial.go).
 func httpReady(u *url.URL, until time.Time) string {
-	host := u.Host
-	if u.Port() == "" {
-		host = net.JoinHostPort(u.Hostname(), "80")
+	port := 80
+	if p := u.Port(); p != "" {
+		port, _ = strconv.Atoi(p)
 	}
-	d := net.Dialer{Deadline: probeDeadline(time.Second, until)}
-	c, err := d.Dial("tcp", host)
+	addrs, err := resolveHost(u.Hostname())
+	if err != nil {
+		return fmt.Sprintf("%s: %v", u, err)
+	}
+	var c *conn
+	for _, a := range addrs {
+		if c, err = dialTCP(netip.AddrPortFrom(a, uint16(port)), probeDeadline(time.Second, until)); err == nil {
+			break
+		}
+	}
 	if err != nil {
 		return fmt.Sprintf("%s: %v", u, err)
 	}
 	defer c.Close()
-	_ = c.SetDeadline(probeDeadline(2*time.Second, until))
-	path := u.RequestURI()
-	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: watchdog\r\nConnection: close\r\n\r\n", path, u.Host)
-	line, err := bufio.NewReader(c).ReadString('\n')
+	c.deadline = probeDeadline(2*time.Second, until)
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: watchdog\r\nConnection: close\r\n\r\n", u.RequestURI(), u.Host)
+	line, err := c.statusLine()
 	if err != nil {
 		return fmt.Sprintf("%s: no answer: %v", u, err)
 	}
