@@ -38,6 +38,9 @@ func ParseReadyHTTP(s string) (*url.URL, error) {
 	if err != nil || u.Scheme != "http" || u.Host == "" {
 		return nil, fmt.Errorf("--ready-http: %s is not an http:// URL with a host (https is not probed)", supervise.Quote(s))
 	}
+	if _, err := resolveHost(u.Hostname()); err != nil {
+		return nil, fmt.Errorf("--ready-http: %v", err)
+	}
 	return u, nil
 }
 
