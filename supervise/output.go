@@ -1,10 +1,12 @@
 package supervise
 
 import (
+	"errors"
 	"io"
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -28,8 +30,14 @@ type Output struct {
 	log    io.Writer
 	logMu  sync.Mutex
 	logErr error
+	// dropped: Finish stopped waiting for the copies, which pass nothing
+	// more on (set under logMu, so nothing reaches a log being closed).
+	dropped bool
 
-	last   atomic.Int64 // UnixNano of the newest byte, or of the start
+	last atomic.Int64 // UnixNano of the newest byte received or passed on, or of the start
+	// busy counts the copies passing a read on: blocked on a caller that
+	// reads slowly (a pager, a full pipe), the output is not silent.
+	busy   atomic.Int32
 	copies sync.WaitGroup
 	// tap, if set, sees every read of stream 0 (stdout) or 1 (stderr).
 	tap func(stream int, p []byte)
@@ -91,6 +99,7 @@ func (o *Output) files() (stdout, stderr uintptr) {
 // its own.
 func (o *Output) start() {
 	o.closeWriteEnds()
+	o.last.Store(time.Now().UnixNano()) // silence counts from the start, not from NewOutput
 	for i, r := range o.readers {
 		o.copies.Add(1)
 		go o.copy(i, r, o.callers[i])
@@ -115,28 +124,20 @@ func (o *Output) closeAll() {
 	}
 }
 
-// copy passes one stream on until its pipe has no writer left. When the
-// caller's stream is closed (a reader such as `head` went away), the pipe
-// is closed too: the command's next write fails with EPIPE (and SIGPIPE),
-// as it would have written to the caller's stream itself.
+// copy passes one stream on until its pipe has no writer left. Each read
+// goes to the log first, then to the caller: a caller that stops reading
+// cannot keep it from the log. When the caller's stream is closed (a
+// reader such as `head` went away), the pipe is closed too: the command's
+// next write fails with EPIPE (and SIGPIPE), as it would have written to
+// the caller's stream itself.
 func (o *Output) copy(stream int, r *os.File, caller io.Writer) {
 	defer o.copies.Done()
 	defer r.Close()
 	buf := make([]byte, copyBuffer)
 	for {
 		n, err := r.Read(buf)
-		if n > 0 {
-			o.last.Store(time.Now().UnixNano())
-			if o.tap != nil {
-				o.tap(stream, buf[:n])
-			}
-			if caller != nil {
-				if _, werr := caller.Write(buf[:n]); werr != nil {
-					o.toLog(buf[:n])
-					return
-				}
-			}
-			o.toLog(buf[:n])
+		if n > 0 && !o.pass(stream, buf[:n], caller) {
+			return
 		}
 		if err != nil {
 			return // EOF: every writer closed its end
@@ -144,13 +145,45 @@ func (o *Output) copy(stream int, r *os.File, caller io.Writer) {
 	}
 }
 
-func (o *Output) toLog(p []byte) {
-	if o.log == nil {
-		return
+// pass hands one read on: to the tap, the log and the caller. False when
+// the copy is over: the caller's stream is closed, or Finish stopped
+// waiting.
+func (o *Output) pass(stream int, p []byte, caller io.Writer) bool {
+	o.busy.Add(1)
+	o.last.Store(time.Now().UnixNano())
+	defer func() {
+		o.last.Store(time.Now().UnixNano())
+		o.busy.Add(-1)
+	}()
+	if o.tap != nil {
+		o.tap(stream, p)
 	}
 	o.logMu.Lock()
+	dropped := o.dropped
+	if !dropped {
+		o.writeLog(p)
+	}
+	o.logMu.Unlock()
+	if dropped {
+		return false
+	}
+	if caller != nil {
+		if _, err := caller.Write(p); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+func (o *Output) toLog(p []byte) {
+	o.logMu.Lock()
 	defer o.logMu.Unlock()
-	if o.logErr != nil {
+	o.writeLog(p)
+}
+
+// writeLog writes p to the log; logMu is held.
+func (o *Output) writeLog(p []byte) {
+	if o.log == nil || o.logErr != nil {
 		return
 	}
 	if _, err := o.log.Write(p); err != nil {
@@ -158,18 +191,31 @@ func (o *Output) toLog(p []byte) {
 	}
 }
 
-// Silent is how long no byte has arrived on either stream.
+// Silent is how long the output has been silent: no byte arrived on
+// either stream, and none is being passed on. A command whose output
+// waits for a slow caller (a pager, a full pipe) is not silent.
 func (o *Output) Silent(now time.Time) time.Duration {
-	return now.Sub(time.Unix(0, o.last.Load()))
+	if o.busy.Load() > 0 {
+		return 0
+	}
+	return max(0, now.Sub(time.Unix(0, o.last.Load())))
 }
 
 // Finish waits until both streams are copied to their end, which is when
-// every process holding the pipes has closed them: the tree has ended. A
-// process that holds them beyond that (one kept on purpose, or out of the
-// tree's reach) is not waited for once a second passes without output:
-// what it writes later is not passed on, and it gets EPIPE once the
-// watchdog has gone. It returns the first error the log had, if any.
-func (o *Output) Finish() error {
+// every process holding the pipes has closed them: the tree has ended.
+// Output the caller is slow to take is waited for, however long (a pager
+// whose reader has not scrolled yet), as the command itself would have
+// waited. A process that holds the pipes beyond the tree's end (one kept
+// on purpose, or out of the tree's reach) is not waited for once a second
+// passes in silence: what it writes later is not passed on, nor logged,
+// and it gets EPIPE once the watchdog has gone. It returns the first
+// error the log had, if any.
+func (o *Output) Finish() error { return o.finish(nil) }
+
+// finish is Finish that also stops waiting when a terminating signal
+// arrives on sigs: a caller that never reads must not keep the watchdog
+// from recording the end.
+func (o *Output) finish(sigs <-chan os.Signal) error {
 	done := make(chan struct{})
 	go func() { o.copies.Wait(); close(done) }()
 	tick := time.NewTicker(100 * time.Millisecond)
@@ -183,12 +229,24 @@ wait:
 			if o.Silent(now) >= time.Second {
 				break wait
 			}
+		case sig := <-sigs:
+			if ss, ok := sig.(syscall.Signal); ok && terminating(ss) {
+				break wait
+			}
 		}
 	}
 	o.logMu.Lock()
 	defer o.logMu.Unlock()
+	o.dropped = true
+	if o.log != nil && o.logErr == nil && o.busy.Load() > 0 {
+		// Given up on a caller that did not read: what was still in the
+		// pipes never reached the log either.
+		o.logErr = errCallerStuck
+	}
 	return o.logErr
 }
+
+var errCallerStuck = errors.New("stopped while the caller was not reading; the output it had not taken yet is missing")
 
 // Abandon closes everything, for a command that did not start.
 func (o *Output) Abandon() { o.closeAll() }

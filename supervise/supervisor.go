@@ -434,7 +434,7 @@ func (s *Supervisor) Wait() Result {
 	}
 	s.removeCgroup()
 	if s.cfg.Output != nil {
-		res.LogErr = s.cfg.Output.Finish()
+		res.LogErr = s.cfg.Output.finish(s.sigs)
 	}
 	res.ExitCode, res.Reraise = exitStatus(s.status, res.TimedOut, s.cfg.PreserveStatus)
 	return res
