@@ -27,7 +27,10 @@ it ran), time left to its deadline, CPU% (average over the processes' lives)
 and memory of every live process of the task's tree, exit code or reason,
 command. Colours only on a terminal (or with CLICOLOR_FORCE=1), never with
 NO_COLOR or TERM=dumb; on a terminal the command is cut to its width.
-Control characters in values are shown escaped (\n, \033).`,
+Control characters in values are shown escaped (\n, \033). A running task
+with a process blocked reading input (a terminal, a pipe nobody in the task
+writes) shows as running*, and a line under the table, after a blank line,
+names the process and what it reads (--json: waiting_for_input).`,
 	Flags: []cli.Flag{jsonFlag, &cli.BoolFlag{Name: "running", Aliases: []string{"r"}, Usage: "only running tasks"},
 		&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "every registry this user has used (the index under $XDG_STATE_HOME/watchdog/), one table each"},
 		registryFlag},
@@ -48,6 +51,7 @@ Control characters in values are shown escaped (\n, \033).`,
 		if err != nil {
 			return launch.Fail(err, "")
 		}
+		fillInputWaits(views)
 		if c.Bool("json") {
 			return writeJSON(c.App.Writer, struct {
 				Registry string     `json:"registry"`
@@ -87,7 +91,9 @@ func listAll(c *cli.Context, filter func(*registry.Task) bool) error {
 				return nil, err
 			}
 			store.Warn = storeWarnings(c)
-			return loadViewsAt(store, snap, filter, false, filter == nil)
+			views, err := loadViewsAt(store, snap, filter, false, filter == nil)
+			fillInputWaits(views)
+			return views, err
 		}()
 		if err != nil {
 			fmt.Fprintf(c.App.ErrWriter, "watchdog: %s\n", esc(err.Error()))
@@ -208,11 +214,22 @@ func paint(on bool, status, s string) string {
 }
 
 // printList writes the list table; width is the terminal's (0: the
-// command is never cut).
+// command is never cut). A task with a process waiting for input is
+// marked in its STATUS ("running*", still one word, so the columns hold)
+// and explained under the table, after a blank line, one line per
+// process: "* ID: pid N (comm) is waiting for input on ...".
 func printList(w io.Writer, views []taskView, color bool, width int) {
 	rows := [][]string{{"ID", "MODE", "STATUS", "PID/CONTAINER", "STARTED", "ELAPSED", "LEFT", "CPU%", "MEM", "EXIT", "COMMAND"}}
+	var notes []string
 	for _, v := range views {
-		rows = append(rows, []string{v.ID, v.Mode, v.Status, where(v), startedShort(v), humanDuration(v.ElapsedSeconds),
+		status := v.Status
+		if len(v.WaitingForInput) > 0 {
+			status += waitingMark
+			for _, in := range v.WaitingForInput {
+				notes = append(notes, waitingMark+" "+esc(v.ID)+": "+esc(in.Text))
+			}
+		}
+		rows = append(rows, []string{v.ID, v.Mode, status, where(v), startedShort(v), humanDuration(v.ElapsedSeconds),
 			left(v), cpuCol(v), memCol(v), exitCol(v), v.Command})
 	}
 	const statusCol = 2
@@ -222,7 +239,14 @@ func printList(w io.Writer, views []taskView, color bool, width int) {
 		}
 		return paint(color, views[row-1].Status, s)
 	})
+	if len(notes) > 0 {
+		fmt.Fprintf(w, "\n%s\n", strings.Join(notes, "\n"))
+	}
 }
+
+// waitingMark follows the status of a task waiting for input in list's
+// table, and starts each line under it that says which process waits.
+const waitingMark = "*"
 
 func where(v taskView) string {
 	switch {
@@ -316,6 +340,7 @@ var checkCommand = &cli.Command{
 		}
 		views := []taskView{newView(id, t, takeSnapshot(), true)}
 		fillContainerUsage(views)
+		fillInputWaits(views)
 		v := views[0]
 		if c.Bool("json") {
 			return writeJSON(c.App.Writer, v)
@@ -437,6 +462,9 @@ func printCheck(w io.Writer, v taskView, t *registry.Task, color bool) {
 			}
 			fmt.Fprintf(w, "%-12s pid %d ppid %d pgid %d state %s cpu %.1f%% mem %s%s\n", "", pr.PID, pr.PPID, pr.PGID, esc(pr.State), pr.CPUPercent, humanBytes(pr.MemoryBytes), mark)
 		}
+	}
+	for _, in := range v.WaitingForInput {
+		p("waiting", "%s", in.Text)
 	}
 	keys := make([]string, 0, len(v.Labels))
 	for k := range v.Labels {

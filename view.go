@@ -56,11 +56,15 @@ type taskView struct {
 	ProcessCount      int               `json:"process_count"`
 	CPUPercent        float64           `json:"cpu_percent"`
 	MemoryBytes       int64             `json:"memory_bytes"`
+	WaitingForInput   []inputWaitView   `json:"waiting_for_input,omitempty"` // list, check: its processes blocked reading input (fillInputWaits)
 	Error             string            `json:"error,omitempty"`
 	Registry          string            `json:"registry,omitempty"` // list --all: where the task is recorded
 
 	started  time.Time
 	measured bool // the live figures were read: a running task's tree, or watchdog-docker answered for its container
+	// members are the live tree's pids when one of them sleeps: what
+	// fillInputWaits looks at (a process that runs is reading nothing).
+	members []int
 }
 
 // MarshalJSON writes the view's documented schema. The live figures
@@ -89,6 +93,34 @@ func (v taskView) MarshalJSON() ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// inputWaitView is one process blocked reading input (supervise.InputWait).
+type inputWaitView struct {
+	PID    int    `json:"pid"`
+	Comm   string `json:"comm,omitempty"`
+	FD     int    `json:"fd"`
+	On     string `json:"on"`
+	Detail string `json:"detail"`
+	Others int    `json:"others,omitempty"` // other files a poll waits on at the same time
+	Text   string `json:"text"`             // the sentence check prints
+}
+
+// fillInputWaits says, for each running native task with a sleeping
+// process, which of its processes are blocked reading input. The whole
+// live tree is passed, not only the sleepers: whether a pipe has a writer
+// in the task depends on every member.
+func fillInputWaits(views []taskView) {
+	for i := range views {
+		v := &views[i]
+		if len(v.members) == 0 {
+			continue
+		}
+		for _, w := range supervise.InputWaits(v.members) {
+			v.WaitingForInput = append(v.WaitingForInput, inputWaitView{PID: w.PID, Comm: w.Comm, FD: w.FD,
+				On: w.On, Detail: w.Detail, Others: w.Others, Text: w.Describe()})
+		}
+	}
 }
 
 type supervisorView struct {
@@ -162,7 +194,9 @@ func newView(id string, t *registry.Task, snap *snapshot, withProcs bool) taskVi
 		v.ProcessCount = len(live)
 		v.Alive = len(live) > 0
 		var ticks uint64
+		asleep := false
 		for _, p := range live {
+			asleep = asleep || p.State == 'S'
 			ticks += p.CPUTicks
 			mem := p.RSSPages * supervise.PageSize
 			v.MemoryBytes += mem
@@ -170,6 +204,11 @@ func newView(id string, t *registry.Task, snap *snapshot, withProcs bool) taskVi
 				v.Processes = append(v.Processes, procView{PID: p.PID, PPID: p.PPID, PGID: p.PGID, State: string(p.State),
 					CPUPercent: round1(cpuPercent(p.CPUTicks, p.StartTicks, snap)), MemoryBytes: mem,
 					Recorded: p.PID == t.Native.PID, ticks: p.CPUTicks})
+			}
+		}
+		if asleep {
+			for _, p := range live {
+				v.members = append(v.members, p.PID)
 			}
 		}
 		if !v.started.IsZero() {
