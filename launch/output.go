@@ -82,6 +82,23 @@ type taskOutput struct {
 	pipes   *supervise.Output
 	log     *tasklog.Writer
 	callers []*os.File // copies of the caller's stdout and stderr
+	// callerStderr is the writer stderr replaced, for after close.
+	callerStderr io.Writer
+}
+
+// stderr is where the run's own messages go while the output passes
+// through the watchdog (the idle timeout's notice, --verbose, warnings
+// before the end is recorded): the copy of the caller's stderr when w is
+// this process's stderr. The caller's reader may be gone by then (`2>&1 |
+// head -1`): through the copy that is an error, where a write to
+// descriptor 2 would end the watchdog with SIGPIPE before it records the
+// end, leaving the task running with no supervisor.
+func (t *taskOutput) stderr(w io.Writer) io.Writer {
+	t.callerStderr = w
+	if f, ok := w.(*os.File); ok && f == os.Stderr && len(t.callers) == 2 {
+		return t.callers[1]
+	}
+	return w
 }
 
 // openOutput makes what passes the output through the watchdog, when the

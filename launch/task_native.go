@@ -72,6 +72,9 @@ func (n *native) Prepare() error {
 	if n.cgroup, err = n.newCgroup(keep); err != nil {
 		return err // Abort closes the output
 	}
+	if n.output != nil {
+		n.m.Stderr = n.output.stderr(n.m.Stderr)
+	}
 	var verbose io.Writer
 	if n.o.Verbose {
 		verbose = n.m.Stderr
@@ -125,7 +128,11 @@ func (n *native) closeOutput() {
 	if n.output == nil {
 		return
 	}
-	if err := n.output.close(); err != nil {
+	err := n.output.close()
+	if w := n.output.callerStderr; w != nil {
+		n.m.Stderr = w // its copy is closed
+	}
+	if err != nil {
 		n.m.Warn("the log %s may be incomplete: %v", supervise.Escape(n.o.Output.Log), err)
 	}
 	n.output = nil
