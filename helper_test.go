@@ -41,6 +41,8 @@ func childMain() {
 	until := fs.String("until", "", "exit with -exit once this file exists")
 	listen := fs.String("listen", "", "listen on this TCP address (127.0.0.1:0: a free port) until the end")
 	portfile := fs.String("portfile", "", "with -listen: write the port here")
+	lines := fs.Int("lines", 0, "print this many lines first: 'out N' on stdout, then 'err N' on stderr")
+	every := fs.Duration("every", 0, "with -lines: wait this long before each line after the first")
 	fs.Parse(os.Args[1:])
 	// Hanging is this helper's job: a ticker keeps the runtime from calling
 	// a program that only waits for signals deadlocked.
@@ -82,6 +84,13 @@ func childMain() {
 			v = "<unset>"
 		}
 		fmt.Printf("%s=%s\n", name, v)
+	}
+	for i := 1; i <= *lines; i++ {
+		if i > 1 {
+			time.Sleep(*every) // the pace of the output under test
+		}
+		fmt.Fprintf(os.Stdout, "out %d\n", i)
+		fmt.Fprintf(os.Stderr, "err %d\n", i)
 	}
 	switch *role {
 	case "daemon-parent":
