@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -229,6 +230,9 @@ func printList(w io.Writer, views []taskView, color bool, width int) {
 				notes = append(notes, waitingMark+" "+esc(v.ID)+": "+esc(in.Text))
 			}
 		}
+		if v.Status == registry.StatusRunning && v.ReadyAt != "" {
+			notes = append(notes, esc(v.ID)+": "+readyLine(v))
+		}
 		rows = append(rows, []string{v.ID, v.Mode, status, where(v), startedShort(v), humanDuration(v.ElapsedSeconds),
 			left(v), cpuCol(v), memCol(v), exitCol(v), v.Command})
 	}
@@ -243,6 +247,18 @@ func printList(w io.Writer, views []taskView, color bool, width int) {
 		fmt.Fprintf(w, "\n%s\n", strings.Join(notes, "\n"))
 	}
 }
+
+// readyLine says when a detached task was ready, and on which port.
+func readyLine(v taskView) string {
+	s := fmt.Sprintf("ready after %s", humanSeconds(v.ReadySeconds))
+	if v.Port > 0 {
+		s = fmt.Sprintf("ready on port %d after %s", v.Port, humanSeconds(v.ReadySeconds))
+	}
+	return s + " (" + v.ReadyAt + ")"
+}
+
+// humanSeconds shows a short time to the hundredth: 2.31s.
+func humanSeconds(s float64) string { return strconv.FormatFloat(s, 'f', 2, 64) + "s" }
 
 // waitingMark follows the status of a task waiting for input in list's
 // table, and starts each line under it that says which process waits.
@@ -440,6 +456,18 @@ func printCheck(w io.Writer, v taskView, t *registry.Task, color bool) {
 		} else {
 			p("containment", "tree (group, descent and run tag)")
 		}
+	}
+	if v.Log != "" {
+		p("log", "%s", esc(v.Log))
+	}
+	if v.IdleTimeout > 0 {
+		p("idle", "%s without output ends it (--idle-timeout)", humanDuration(v.IdleTimeout))
+	}
+	if v.ReadyAt != "" {
+		p("ready", "%s", readyLine(v))
+	}
+	if v.TiedTo != nil {
+		p("tied to", "pid %d: the task ends when it exits (--tie)", v.TiedTo.PID)
 	}
 	if len(v.ResourceLimits) > 0 {
 		var parts []string

@@ -56,7 +56,13 @@ type taskView struct {
 	ProcessCount      int               `json:"process_count"`
 	CPUPercent        float64           `json:"cpu_percent"`
 	MemoryBytes       int64             `json:"memory_bytes"`
-	WaitingForInput   []inputWaitView   `json:"waiting_for_input,omitempty"` // list, check: its processes blocked reading input (fillInputWaits)
+	WaitingForInput   []inputWaitView   `json:"waiting_for_input,omitempty"`    // list, check: its processes blocked reading input (fillInputWaits)
+	Log               string            `json:"log,omitempty"`                  // --log: the file its output was kept in
+	IdleTimeout       float64           `json:"idle_timeout_seconds,omitempty"` // --idle-timeout
+	ReadyAt           string            `json:"ready_at,omitempty"`             // --detach --ready-*: when it was ready
+	ReadySeconds      float64           `json:"ready_seconds,omitempty"`        // how long after its start
+	Port              int               `json:"port,omitempty"`                 // --ready-port
+	TiedTo            *registry.Proc    `json:"tied_to,omitempty"`              // --tie
 	Error             string            `json:"error,omitempty"`
 	Registry          string            `json:"registry,omitempty"` // list --all: where the task is recorded
 
@@ -157,7 +163,8 @@ func takeSnapshot() *snapshot {
 func newView(id string, t *registry.Task, snap *snapshot, withProcs bool) taskView {
 	v := taskView{ID: id, Mode: t.Mode, Status: t.Status, Reason: t.Reason, ExitCode: t.ExitCode, Signal: t.Signal,
 		Command: t.Command, Argv: t.Argv, StartedAt: t.StartedAt, CompletedAt: t.CompletedAt, Deadline: t.Deadline,
-		TimeoutSeconds: t.TimeoutSeconds, KillAfterSeconds: t.KillAfter, Cwd: t.Cwd, RunID: t.RunID, Labels: t.Labels, ConstitutionRules: t.ConstitutionRules, Error: t.Error}
+		TimeoutSeconds: t.TimeoutSeconds, KillAfterSeconds: t.KillAfter, Cwd: t.Cwd, RunID: t.RunID, Labels: t.Labels, ConstitutionRules: t.ConstitutionRules, Error: t.Error,
+		Log: t.Log, IdleTimeout: t.IdleTimeout, ReadyAt: t.ReadyAt, ReadySeconds: t.ReadySeconds, Port: t.Port, TiedTo: t.TiedTo}
 	if v.Mode == "" {
 		v.Mode = registry.ModeNative
 	}

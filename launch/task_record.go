@@ -173,7 +173,8 @@ func ApplyEnd(t *registry.Task, res supervise.Result) {
 // idleError says why an idle task ended: the silence, and what was then
 // waiting for input.
 func idleError(seconds float64, waiting []supervise.InputWait) string {
-	msg := fmt.Sprintf("no output for %gs", seconds)
+	// The notice's words (supervise.noticeIdle): 1s, 300ms, 2m0s.
+	msg := "no output for " + time.Duration(seconds*float64(time.Second)).Round(time.Millisecond).String()
 	for _, w := range waiting {
 		msg += "; " + w.Describe()
 	}
