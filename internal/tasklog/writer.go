@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -112,7 +113,7 @@ func CreateAt(path string, max int64, replace bool) (*Writer, error) {
 // used as it is (a FILE the user chose may be anywhere): the file's own
 // O_EXCL|O_NOFOLLOW is what keeps a planted name from being used.
 func makeDir(dir string) error {
-	fi, err := os.Stat(dir)
+	fi, err := os.Lstat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return fmt.Errorf("log directory: %w", err)
@@ -122,8 +123,18 @@ func makeDir(dir string) error {
 	if err != nil {
 		return fmt.Errorf("log directory: %w", err)
 	}
-	if !fi.IsDir() {
+	// The default logs' directory is the watchdog's, beside the registry:
+	// one planted there (a symlink to elsewhere, another user's, one
+	// anyone may write) is refused as a planted registry directory is.
+	switch st, _ := fi.Sys().(*syscall.Stat_t); {
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return fmt.Errorf("log directory %s is a symlink; refusing to follow it", dir)
+	case !fi.IsDir():
 		return fmt.Errorf("log directory %s is not a directory", dir)
+	case st != nil && int(st.Uid) != os.Geteuid():
+		return fmt.Errorf("log directory %s belongs to another user (uid %d)", dir, st.Uid)
+	case fi.Mode().Perm()&0o022 != 0:
+		return fmt.Errorf("log directory %s is writable by others (mode %04o)", dir, fi.Mode().Perm())
 	}
 	return nil
 }

@@ -358,3 +358,46 @@ func TestMarkerRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestCreateRefusesPlantedDirectory: the default logs' directory is
+// refused when it is a symlink, another user's, or writable by others.
+func TestCreateRefusesPlantedDirectory(t *testing.T) {
+	base := t.TempDir()
+	elsewhere := t.TempDir()
+	link := filepath.Join(base, "link")
+	if err := os.Symlink(elsewhere, link); err != nil {
+		t.Fatal(err)
+	}
+	open := filepath.Join(base, "open")
+	if err := os.Mkdir(open, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]string{link: "symlink", open: "writable by others"}
+	if os.Geteuid() == 0 {
+		theirs := filepath.Join(base, "theirs")
+		if err := os.Mkdir(theirs, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(theirs, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		cases[theirs] = "another user"
+	}
+	for dir, want := range cases {
+		w, err := Create(filepath.Join(dir, "T.run.log"), DefaultMax)
+		if err == nil {
+			w.Close()
+			t.Errorf("Create in %s succeeded", dir)
+			continue
+		}
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Create in %s: %v; want it to say %q", dir, err, want)
+		}
+	}
+	if entries, _ := os.ReadDir(elsewhere); len(entries) != 0 {
+		t.Errorf("a log was made through the symlink: %v", entries)
+	}
+}
