@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"github.com/watchdog-run/watchdog/internal/tasklog"
 	"github.com/watchdog-run/watchdog/launch"
 	"github.com/watchdog-run/watchdog/registry"
 	"github.com/watchdog-run/watchdog/supervise"
@@ -45,7 +46,14 @@ history is rotated at %d MiB, keeping one older file (.1).`, registry.ArchiveAt,
 			return nil
 		}
 		cutoff := time.Now().Add(-time.Duration(days * 24 * float64(time.Hour)))
-		var dropped []string
+		var dropped, logs []string
+		// A dropped task's default log goes with it; a --log=FILE the user
+		// named is theirs.
+		dropLog := func(id string, t *registry.Task) {
+			if t.Log != "" && t.RunID != "" && t.Log == tasklog.PathFor(store.Path, id, t.RunID) {
+				logs = append(logs, t.Log)
+			}
+		}
 		old := func(t *registry.Task) bool {
 			if t == nil || !t.Finished() {
 				return false // running tasks stay
@@ -63,6 +71,7 @@ history is rotated at %d MiB, keeping one older file (.1).`, registry.ArchiveAt,
 					continue // undecodable entries and running tasks stay
 				}
 				dropped = append(dropped, id)
+				dropLog(id, t)
 				if !c.Bool("dry-run") {
 					r.Delete(id)
 				}
@@ -75,6 +84,7 @@ history is rotated at %d MiB, keeping one older file (.1).`, registry.ArchiveAt,
 		_, err = store.FilterHistory(func(id string, t *registry.Task) bool {
 			if old(t) {
 				dropped = append(dropped, id)
+				dropLog(id, t)
 				return false
 			}
 			return true
@@ -87,6 +97,21 @@ history is rotated at %d MiB, keeping one older file (.1).`, registry.ArchiveAt,
 			verb = "would remove"
 		}
 		fmt.Fprintf(c.App.Writer, "watchdog: cleanup: %s %d finished task(s) older than %v day(s) from %s\n", verb, len(dropped), days, esc(store.Path))
+		removed := 0
+		for _, l := range logs {
+			if c.Bool("dry-run") {
+				if _, err := os.Lstat(l); err == nil {
+					removed++
+				}
+			} else if err := os.Remove(l); err == nil {
+				removed++
+			} else if !errors.Is(err, fs.ErrNotExist) {
+				fmt.Fprintf(c.App.ErrWriter, "watchdog: warning: cannot remove the log %s: %v\n", esc(l), err)
+			}
+		}
+		if removed > 0 {
+			fmt.Fprintf(c.App.Writer, "watchdog: cleanup: %s %d of their log(s)\n", verb, removed)
+		}
 		if c.Bool("dry-run") {
 			for _, id := range dropped { // which ones, so the real run is no surprise
 				fmt.Fprintf(c.App.Writer, "  %s\n", supervise.Escape(id))
