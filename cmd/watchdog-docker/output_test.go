@@ -132,7 +132,7 @@ func TestDockerRunOutputRefusals(t *testing.T) {
 		{[]string{"--idle-timeout", "soon"}, "watchdog: --idle-timeout: invalid duration " + supervise.Quote("soon")},
 		{[]string{"--idle-timeout", "-1"}, "watchdog: --idle-timeout: invalid duration " + supervise.Quote("-1")},
 		{[]string{"--log-max", "16m"}, "watchdog: --log-max needs --log\nwatchdog: hint: watchdog docker-run --log --log-max 16m IMAGE\n"},
-		{[]string{"--log", "--log-max", "1k"}, "watchdog: --log-max: invalid size " + supervise.Quote("1k")},
+		{[]string{"--log", "--log-max", "1k"}, "watchdog: --log-max: " + supervise.Quote("1k") + " is below the least useful size, 4k"},
 		{[]string{"--log", "--log-max", "lots"}, "watchdog: --log-max: invalid size " + supervise.Quote("lots")},
 		{[]string{"--log="}, "watchdog: invalid boolean value \"\" for -log: " + supervise.Quote("") + " is not a file name"},
 		{[]string{"--log=" + t.TempDir()}, "watchdog: cannot keep the log: "},

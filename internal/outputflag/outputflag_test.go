@@ -43,7 +43,7 @@ func TestParse(t *testing.T) {
 		{args: []string{"cmd"}, want: launch.OutputOptions{LogMax: 64 << 20}, rest: "cmd"},
 		// A bare --log takes no value: the next word is the command.
 		{args: []string{"--log", "make", "test"}, want: launch.OutputOptions{Log: LogDefault, LogMax: 64 << 20}, rest: "make test"},
-		{args: []string{"--log=out.log", "--log-max", "2m", "cmd"}, want: launch.OutputOptions{Log: abs, LogMax: 2 << 20}, rest: "cmd"},
+		{args: []string{"--log=out.log", "--log-max", "2m", "cmd"}, want: launch.OutputOptions{Log: abs, LogChosen: true, LogMax: 2 << 20}, rest: "cmd"},
 		{args: []string{"--idle-timeout", "1.5", "cmd"}, want: launch.OutputOptions{LogMax: 64 << 20, Idle: 1500 * time.Millisecond}, rest: "cmd"},
 		{args: []string{"cmd"}, env: "2m", want: launch.OutputOptions{LogMax: 64 << 20, Idle: 2 * time.Minute}, rest: "cmd"},
 		{args: []string{"--idle-timeout", "0", "cmd"}, env: "2m", want: launch.OutputOptions{LogMax: 64 << 20}, rest: "cmd"},
