@@ -38,6 +38,13 @@ func ParseReadyHTTP(s string) (*url.URL, error) {
 	if err != nil || u.Scheme != "http" || u.Host == "" {
 		return nil, fmt.Errorf("--ready-http: %s is not an http:// URL with a host (https is not probed)", supervise.Quote(s))
 	}
+	if p := u.Port(); p != "" {
+		// url.Parse takes any digits: 70000 would be probed as port
+		// 4464 (uint16), another server's.
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("--ready-http: %s: port %s is not a port (1-65535)", supervise.Quote(s), p)
+		}
+	}
 	if _, err := resolveHost(u.Hostname()); err != nil {
 		return nil, fmt.Errorf("--ready-http: %v", err)
 	}

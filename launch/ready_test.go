@@ -157,3 +157,18 @@ func BenchmarkWaitReadyHangingURL(b *testing.B) {
 	}
 	b.ReportMetric(float64(over.Microseconds())/1000/float64(b.N), "overshoot-ms")
 }
+
+// A --ready-http port out of range is refused: url.Parse takes any digits,
+// and 70000 was probed as port 4464 (uint16), someone else's server.
+func TestParseReadyHTTPPortRange(t *testing.T) {
+	for _, s := range []string{"http://127.0.0.1:70000/", "http://127.0.0.1:0/", "http://localhost:65536/health", "http://[::1]:99999/"} {
+		if u, err := ParseReadyHTTP(s); err == nil {
+			t.Errorf("ParseReadyHTTP(%q) = %v, want an error", s, u)
+		}
+	}
+	for _, s := range []string{"http://127.0.0.1:65535/", "http://127.0.0.1:1/", "http://localhost/", "http://[::1]:3000/x"} {
+		if _, err := ParseReadyHTTP(s); err != nil {
+			t.Errorf("ParseReadyHTTP(%q): %v", s, err)
+		}
+	}
+}
