@@ -92,13 +92,23 @@ func CreateAt(path string, max int64, replace bool) (*Writer, error) {
 	if !replace {
 		flags |= unix.O_EXCL
 	}
-	fd, err := openRetry(path, flags, 0o600)
-	if err != nil {
-		return nil, openError(path, err)
-	}
-	f, err := regularFile(fd, path)
-	if err != nil {
-		return nil, err
+	var f *os.File
+	for try := 0; ; try++ {
+		fd, err := openRetry(path, flags, 0o600)
+		if err != nil {
+			return nil, openError(path, err)
+		}
+		if f, err = regularFile(fd, path); err != nil {
+			return nil, err
+		}
+		err = claim(f, path)
+		if err == nil {
+			break
+		}
+		f.Close()
+		if err != errMovedAway || try == 8 {
+			return nil, err
+		}
 	}
 	if replace {
 		if err := f.Truncate(0); err != nil {
@@ -107,6 +117,36 @@ func CreateAt(path string, max int64, replace bool) (*Writer, error) {
 		}
 	}
 	return &Writer{f: f, path: path, max: max, maxText: FormatMax(max)}, nil
+}
+
+// errMovedAway: the file opened no longer has the log's name (its writer
+// renamed its first cut over it meanwhile); open the path again.
+var errMovedAway = errors.New("log moved away while opened")
+
+// claim takes the log for this writer: an exclusive flock on the open
+// file, held as long as the file is open (and taken on the file of the
+// first cut before it is renamed over the path). Two runs given the same
+// --log=FILE would otherwise both write it, each at its own offsets: the
+// second emptied what the first had written, and each run's record named
+// one file that held the other's output, or a mix of both. A file system
+// without flock is written unguarded, as before.
+func claim(f *os.File, path string) error {
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == unix.EINTR {
+			continue
+		}
+		if err == unix.EWOULDBLOCK {
+			return fmt.Errorf("log %s is being written by another run: two runs cannot share one log", path)
+		}
+		break
+	}
+	a, errA := os.Lstat(path)
+	b, errB := f.Stat()
+	if errA == nil && errB == nil && !os.SameFile(a, b) {
+		return errMovedAway
+	}
+	return nil
 }
 
 // makeDir makes the log's directory if it is missing. One that exists is
@@ -365,6 +405,9 @@ func (w *Writer) cutAside(next *cutState, end int64, p []byte) (err error) {
 	if err != nil {
 		return err
 	}
+	// The log's new file is this writer's from the moment it has the
+	// name (claim): no other run may open it and write it meanwhile.
+	_ = unix.Flock(int(tmp.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 	defer func() {
 		if err != nil {
 			tmp.Close()

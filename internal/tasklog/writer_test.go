@@ -401,3 +401,40 @@ func TestCreateRefusesPlantedDirectory(t *testing.T) {
 		t.Errorf("a log was made through the symlink: %v", entries)
 	}
 }
+
+// Two runs given the same --log=FILE: the second is refused while the
+// first writes it, before its cut and after (the cut's new file is
+// claimed too), and may have it once the first closed it. Before, the
+// second emptied the first's log and both wrote it at their own offsets.
+func TestCreateRefusesALogBeingWritten(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shared.log")
+	first, err := CreateAt(path, MinMax, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Write([]byte("first run\n"))
+	second := func(when string) {
+		t.Helper()
+		if w, err := CreateAt(path, MinMax, true); err == nil {
+			w.Close()
+			t.Errorf("%s: a second writer got the log", when)
+		} else if !strings.Contains(err.Error(), "being written by another run") {
+			t.Errorf("%s: %v", when, err)
+		}
+	}
+	second("before a cut")
+	if b, _ := os.ReadFile(path); string(b) != "first run\n" {
+		t.Fatalf("the refused writer changed the log: %q", b)
+	}
+	first.Write(bytes.Repeat([]byte("x\n"), int(MinMax))) // the first cut: a new file renamed over the path
+	if first.Dropped() == 0 {
+		t.Fatal("no cut")
+	}
+	second("after the first cut")
+	first.Close()
+	w, err := CreateAt(path, MinMax, true)
+	if err != nil {
+		t.Fatalf("after the first closed it: %v", err)
+	}
+	w.Close()
+}
