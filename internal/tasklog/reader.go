@@ -33,6 +33,9 @@ type Reader struct {
 	m        *found
 	max      string // the cap, as the marker says it
 	unlinked bool   // f no longer has a name: the writer moved to a new file
+	// foreign is a file found at the path that is not the writer's cut
+	// (reopen): it is not moved to, nor looked through again.
+	foreign os.FileInfo
 }
 
 // found is a marker a reader has seen, and where.
@@ -334,13 +337,22 @@ func (r *Reader) reopen() (bool, error) {
 	}
 	a, errA := r.f.Stat()
 	b, errB := nr.f.Stat()
-	if errA == nil && errB == nil && os.SameFile(a, b) {
+	if errA == nil && errB == nil && os.SameFile(a, b) || errB == nil && r.foreign != nil && os.SameFile(r.foreign, b) {
+		nr.Close()
+		return false, nil
+	}
+	// The writer's first cut always has a marker. A file without one was
+	// put there by someone else (the log moved or replaced by hand, a
+	// rotation): its bytes are not the output at this reader's place,
+	// and the writer goes on writing the file this reader has open.
+	m := findMarker(nr.f)
+	if m == nil {
+		r.foreign = b
 		nr.Close()
 		return false, nil
 	}
 	r.f.Close()
-	r.f, r.unlinked = nr.f, false
-	r.m = findMarker(r.f)
+	r.f, r.unlinked, r.m = nr.f, false, m
 	if r.m != nil && r.pos > r.m.head {
 		// Read past the head already: what comes next is after the
 		// marker (or dropped).

@@ -422,3 +422,39 @@ func TestCutBetweenReads(t *testing.T) {
 		w.Close()
 	}
 }
+
+// The log replaced by another file while a reader follows it (a file
+// renamed over its name, by hand or a rotation): the reader stays
+// with the file its writer goes on writing. It used to move to the new
+// file and return its bytes from the old offset, mid-line, and never the
+// writer's later output.
+func TestReaderReplacedLog(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "t.log")
+	w, _ := Create(path, DefaultMax)
+	defer w.Close()
+	w.Write([]byte("line 0\nline 1\n"))
+	r, _ := Open(path)
+	defer r.Close()
+	f := &follower{r: r, buf: make([]byte, 64)}
+	var out []byte
+	written := func() []byte { return out }
+	out = append(out, "line 0\nline 1\n"...)
+	f.drain(t, written)
+	other := filepath.Join(dir, "other")
+	if err := os.WriteFile(other, []byte(strings.Repeat("SOMETHING ELSE ENTIRELY\n", 10)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(other, path); err != nil { // the log now has no name
+		t.Fatal(err)
+	}
+	for i := 2; i < 5; i++ {
+		line := fmt.Sprintf("line %d\n", i)
+		w.Write([]byte(line))
+		out = append(out, line...)
+		f.drain(t, written)
+	}
+	if f.pos != int64(len(out)) {
+		t.Fatalf("read %d of %d bytes", f.pos, len(out))
+	}
+}
