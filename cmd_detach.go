@@ -78,6 +78,12 @@ func parseBackground(c *cli.Context, o *launch.Options) error {
 // already serving the port, starts the background half and prints its
 // report.
 func detach(c *cli.Context, store *registry.Store, o *launch.Options) error {
+	// A registry that does not parse is moved aside here, where the
+	// warning reaches the caller: the background half's stderr reaches no
+	// one, and Serving's read would refuse it (125) where exec goes on.
+	if _, err := store.Load(); err != nil {
+		return launch.Fail(err, "")
+	}
 	if port := o.Ready.Port; port > 0 {
 		cwd, _ := os.Getwd()
 		id, t, err := launch.Serving(store, port, o.Argv, cwd)
