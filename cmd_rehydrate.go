@@ -104,6 +104,9 @@ func nextSteps(running, failed []taskView) []string {
 	}
 	for _, v := range failed {
 		out = append(out, "watchdog check "+v.ID)
+		if v.Log != "" {
+			out = append(out, "watchdog logs "+v.ID+" --tail 50") // the failure's output, without running it again
+		}
 	}
 	if slices.ContainsFunc(running, watched) {
 		out = append(out, "watchdog sweep")
