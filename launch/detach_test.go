@@ -168,3 +168,25 @@ func TestResolveTie(t *testing.T) {
 		}
 	}
 }
+
+// --tie given a thread's id: /proc answers for it, but a pidfd cannot be
+// had, and it was refused as a process that "has already exited".
+func TestResolveTieThread(t *testing.T) {
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Skip("no /proc")
+	}
+	self := os.Getpid()
+	for _, e := range tasks {
+		tid, _ := strconv.Atoi(e.Name())
+		if tid == self || tid == 0 {
+			continue
+		}
+		_, err := ResolveTie(strconv.Itoa(tid), 0)
+		if err == nil || !strings.Contains(err.Error(), "is a thread of process "+strconv.Itoa(self)) {
+			t.Fatalf("ResolveTie(thread %d): %v", tid, err)
+		}
+		return
+	}
+	t.Skip("this process has one thread")
+}

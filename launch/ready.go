@@ -273,8 +273,30 @@ func ResolveTie(s string, parent int) (*Tie, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--tie: no process %d", pid)
 	}
+	if tgid := threadGroup(pid); tgid > 0 && tgid != pid {
+		// /proc/TID answers for a thread too, but its exit cannot be
+		// watched (a pidfd is a process's): it was refused as "already
+		// exited".
+		return nil, fmt.Errorf("--tie: %d is a thread of process %d; give the process", pid, tgid)
+	}
 	if p.Zombie() {
 		return nil, fmt.Errorf("--tie: process %d has already exited", pid)
 	}
 	return &Tie{PID: pid, Ticks: p.StartTicks}, nil
+}
+
+// threadGroup is the process that pid belongs to when pid is a thread
+// (Linux: Tgid in /proc/PID/status); 0 when that cannot be read.
+func threadGroup(pid int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Tgid:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return 0
 }
