@@ -115,6 +115,11 @@ func openOutput(o *Options, detached bool) (*taskOutput, error) {
 	t := &taskOutput{}
 	var log io.Writer
 	if o.Output.Log != "" {
+		if !detached {
+			if err := notYourStream(o.Output.Log); err != nil {
+				return nil, notStarted{err}
+			}
+		}
 		w, err := o.Output.CreateLog()
 		if err != nil {
 			return nil, notStarted{Failf("choose another file with --log=FILE", "cannot keep the log: %v", err)}
@@ -143,6 +148,25 @@ func openOutput(o *Options, detached bool) (*taskOutput, error) {
 	}
 	t.pipes = pipes
 	return t, nil
+}
+
+// notYourStream refuses a --log=FILE that is the caller's own stdout or
+// stderr (`exec --log=out.txt -- make > out.txt`): the log's writes and
+// the copies passed on to the caller would land in one file, each at its
+// own offsets, garbling both (and with >> the log emptied what was there).
+func notYourStream(path string) *ExitError {
+	var st unix.Stat_t
+	if unix.Stat(path, &st) != nil {
+		return nil
+	}
+	for fd, name := range []string{1: "stdout", 2: "stderr"} {
+		var s unix.Stat_t
+		if name != "" && unix.Fstat(fd, &s) == nil && s.Dev == st.Dev && s.Ino == st.Ino {
+			return Failf("leave out --log=FILE (your "+name+" keeps the output already), or give another file",
+				"--log=%s is your %s: the output would be written into it twice", supervise.Escape(path), name)
+		}
+	}
+	return nil
 }
 
 // dupFile is a copy of descriptor fd, close-on-exec.
