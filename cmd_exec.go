@@ -155,6 +155,11 @@ func parseLimits(c *cli.Context, o *launch.Options) error {
 
 func execAction(c *cli.Context) error {
 	bg := launch.BackgroundFromEnv()
+	if bg != nil {
+		// The background half's stderr is /dev/null: its warnings (the
+		// registry's among them) go to the task's log once it is open.
+		c.App.ErrWriter = bg.Stderr()
+	}
 	err := execRun(c, bg)
 	if bg != nil {
 		bg.Fail(launch.AsExit(err)) // nothing if the start was reported
