@@ -2,9 +2,7 @@ package main
 
 import (
 	"net"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 
@@ -29,17 +27,7 @@ func TestDetachSweepScripts(t *testing.T) {
 	if runInPrivatePIDNamespace(t) {
 		return
 	}
-	files, _ := filepath.Glob("testdata/detach-sweep/*.txtar")
-	if len(files) == 0 {
-		t.Fatal("no detach sweep scripts")
-	}
-	for _, f := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(f), ".txtar"), func(t *testing.T) {
-			p := detachParams("")
-			p.Files = []string{f}
-			testscript.Run(t, p)
-		})
-	}
+	runScriptsOneByOne(t, "testdata/detach-sweep", detachParams)
 }
 
 func detachParams(dir string) testscript.Params {

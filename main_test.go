@@ -141,13 +141,20 @@ func TestSweepScripts(t *testing.T) {
 	if runInPrivatePIDNamespace(t) {
 		return
 	}
-	files, _ := filepath.Glob("testdata/sweep/*.txtar")
+	runScriptsOneByOne(t, "testdata/sweep", scriptParams)
+}
+
+// runScriptsOneByOne runs each script of dir as a subtest of its own, one
+// after the other (testscript would run them side by side), with the
+// params made by params.
+func runScriptsOneByOne(t *testing.T, dir string, params func(dir string) testscript.Params) {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.txtar"))
 	if len(files) == 0 {
-		t.Fatal("no sweep scripts")
+		t.Fatalf("no scripts in %s", dir)
 	}
 	for _, f := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(f), ".txtar"), func(t *testing.T) {
-			p := scriptParams("")
+			p := params("")
 			p.Files = []string{f}
 			testscript.Run(t, p)
 		})
