@@ -115,9 +115,6 @@ func (m *logMatch) match() {
 	close(m.matched)
 }
 
-// errNotReady is a readiness wait that ended without the task ready.
-var errNotReady = errors.New("not ready")
-
 // waitReady waits until every condition holds, the task ends (ended is
 // closed), or the timeout passes. members gives the task's pids now.
 func waitReady(r ReadyOptions, lm *logMatch, members func() []int, ended <-chan struct{}) error {

@@ -1,6 +1,7 @@
 package launch
 
 import (
+	"errors"
 	"io"
 	"os"
 	"time"
@@ -65,8 +66,10 @@ func (n *native) Prepare() error {
 		n.output.pipes.Tap(n.match.tap)
 	}
 	if t := n.o.Tie; t != nil {
-		if n.tied, err = supervise.WatchExit(t.PID, t.Ticks); err != nil {
+		if n.tied, err = supervise.WatchExit(t.PID, t.Ticks); errors.Is(err, supervise.ErrNotThatProcess) {
 			return notStarted{Failf("", "--tie: process %d has already exited", t.PID)}
+		} else if err != nil {
+			return notStarted{Failf("", "--tie: cannot watch process %d: %v", t.PID, err)}
 		}
 	}
 	if n.cgroup, err = n.newCgroup(keep); err != nil {
